@@ -1,0 +1,61 @@
+//! Command-line flags (clap). Only this module and `main.rs` know clap.
+
+use clap::{Parser, ValueEnum};
+
+/// Diagnose Azure SignalR Service problems from logs and captures.
+#[derive(Debug, Parser)]
+#[command(name = "asrs-logscan", version, about, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// Files, directories (read recursively), .gz files, .zip archives, or - for stdin.
+    #[arg(value_name = "PATH", required = true)]
+    pub(crate) paths: Vec<String>,
+
+    /// Read every input as this format instead of detecting it.
+    #[arg(long, short = 'f', value_name = "NAME", value_parser = format_names())]
+    pub(crate) format: Option<String>,
+
+    /// Print the report as JSON (schema asrs-logscan/report/v1).
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Exit with 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
+    pub(crate) fail_on: FailOn,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub(crate) threads: Option<usize>,
+
+    /// Target chunk size in bytes for parallel parsing (for testing).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub(crate) chunk_size: Option<usize>,
+
+    /// Streaming read window in bytes (for testing).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub(crate) window: Option<usize>,
+}
+
+/// The `--fail-on` threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FailOn {
+    Info,
+    Warning,
+    Error,
+    /// Never exit 1 because of findings.
+    Never,
+}
+
+impl FailOn {
+    pub(crate) fn severity(self) -> Option<&'static str> {
+        match self {
+            FailOn::Info => Some("info"),
+            FailOn::Warning => Some("warning"),
+            FailOn::Error => Some("error"),
+            FailOn::Never => None,
+        }
+    }
+}
+
+fn format_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(asrs_logscan::parse::Format::ALL.map(|f| f.name()))
+}

@@ -1,0 +1,254 @@
+//! Where inputs come from: paths, directories, stdin, gzip and zip.
+//!
+//! [`expand`] turns the command line into a flat list of [`InputSpec`]s —
+//! directories walked, zip archives opened into one input per member — and
+//! keeps every path that could not be used as an input carrying its error,
+//! so reports list it. [`with_content`] then gives each input's bytes either
+//! as a memory map (plain files) or as a stream (stdin, gzip, zip members).
+
+pub mod chunk;
+pub mod detect;
+pub mod encoding;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// The first bytes of a gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The first bytes of a zip archive.
+const ZIP_MAGIC: [u8; 4] = *b"PK\x03\x04";
+
+/// Where one input's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Standard input.
+    Stdin,
+    /// A file.
+    File(PathBuf),
+    /// One member of a zip archive.
+    ZipMember {
+        /// The archive.
+        archive: PathBuf,
+        /// The member's index in the archive.
+        index: usize,
+    },
+    /// A path that cannot be read, with the reason.
+    Unavailable(String),
+}
+
+/// One input as the report names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputSpec {
+    /// The path as given (`-` for stdin, `archive.zip:member` for members).
+    pub path: String,
+    /// Where the bytes are.
+    pub origin: Origin,
+    /// True when the user named it; false when found in a directory (a
+    /// binary file found while walking is skipped, a named one is an error).
+    pub named: bool,
+}
+
+/// The bytes of an input.
+pub enum Content<'a> {
+    /// The whole input in memory (a mapped file).
+    Bytes(&'a [u8]),
+    /// A stream read in windows.
+    Stream(&'a mut dyn Read),
+}
+
+/// Expands command-line paths into inputs, in the order given; directories
+/// are walked recursively in name order.
+pub fn expand(paths: &[String]) -> Vec<InputSpec> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p == "-" {
+            out.push(InputSpec {
+                path: p.clone(),
+                origin: Origin::Stdin,
+                named: true,
+            });
+            continue;
+        }
+        let path = Path::new(p);
+        match std::fs::metadata(path) {
+            Err(e) => out.push(unavailable(p, format!("cannot read: {}", io_reason(&e)))),
+            Ok(m) if m.is_dir() => {
+                let before = out.len();
+                walk(path, &mut out);
+                if out.len() == before {
+                    out.push(unavailable(p, "directory contains no files".to_string()));
+                }
+            }
+            Ok(_) => add_file(path, p.clone(), true, &mut out),
+        }
+    }
+    out
+}
+
+fn unavailable(path: &str, why: String) -> InputSpec {
+    InputSpec {
+        path: path.to_string(),
+        origin: Origin::Unavailable(why),
+        named: true,
+    }
+}
+
+/// An I/O error in words, without Rust's `(os error 2)` noise.
+pub fn io_reason(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<InputSpec>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            let p = dir.display().to_string();
+            out.push(unavailable(
+                &p,
+                format!("cannot list directory: {}", io_reason(&e)),
+            ));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        // Symlinked directories are not followed (no loops); linked files are.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&path, out);
+        } else if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            add_file(&path, path.display().to_string(), false, out);
+        }
+    }
+}
+
+/// Adds a file, or one input per member when it is a zip archive.
+fn add_file(path: &Path, display: String, named: bool, out: &mut Vec<InputSpec>) {
+    let mut magic = [0u8; 4];
+    let is_zip = File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == ZIP_MAGIC;
+    if !is_zip {
+        out.push(InputSpec {
+            path: display,
+            origin: Origin::File(path.to_path_buf()),
+            named,
+        });
+        return;
+    }
+    let members = File::open(path)
+        .map_err(|e| io_reason(&e))
+        .and_then(|f| zip::ZipArchive::new(f).map_err(|e| format!("corrupt zip archive: {e}")));
+    let mut archive = match members {
+        Ok(a) => a,
+        Err(why) => {
+            out.push(InputSpec {
+                path: display,
+                origin: Origin::Unavailable(why),
+                named,
+            });
+            return;
+        }
+    };
+    let before = out.len();
+    for index in 0..archive.len() {
+        let (name, is_dir) = match archive.by_index_raw(index) {
+            Ok(f) => (
+                f.name().map(|n| n.to_string()).unwrap_or_default(),
+                f.is_dir(),
+            ),
+            Err(e) => (format!("#{index}: {e}"), false),
+        };
+        if is_dir {
+            continue;
+        }
+        out.push(InputSpec {
+            path: format!("{display}:{name}"),
+            origin: Origin::ZipMember {
+                archive: path.to_path_buf(),
+                index,
+            },
+            // Archives hold all sorts of files: members are "found", not named.
+            named: false,
+        });
+    }
+    if out.len() == before {
+        out.push(InputSpec {
+            path: display,
+            origin: Origin::Unavailable("zip archive contains no files".to_string()),
+            named,
+        });
+    }
+}
+
+/// Calls `f` with the input's bytes. Gzip data (a `.gz` file, gzip on stdin,
+/// a gzipped zip member) is decompressed as a stream. `Err` says why the
+/// input cannot be read at all.
+pub fn with_content<R>(origin: &Origin, f: impl FnOnce(Content<'_>) -> R) -> Result<R, String> {
+    match origin {
+        Origin::Unavailable(why) => Err(why.clone()),
+        Origin::Stdin => {
+            let stdin = io::stdin();
+            with_stream(BufReader::with_capacity(1 << 16, stdin.lock()), f)
+        }
+        Origin::File(path) => {
+            let file = File::open(path).map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+            let len = file.metadata().map_err(|e| io_reason(&e))?.len();
+            if len == 0 {
+                return Ok(f(Content::Bytes(&[])));
+            }
+            // SAFETY: the map is read-only. If another process truncates the
+            // file while we read it we may see a SIGBUS, which ripgrep and
+            // every mmap-based reader accept; logs are appended, not truncated.
+            let map = unsafe { memmap2::Mmap::map(&file) }
+                .map_err(|e| format!("cannot map: {}", io_reason(&e)))?;
+            if map.starts_with(&GZIP_MAGIC) {
+                let mut dec = flate2::bufread::MultiGzDecoder::new(&map[..]);
+                return Ok(f(Content::Stream(&mut dec)));
+            }
+            Ok(f(Content::Bytes(&map)))
+        }
+        Origin::ZipMember { archive, index } => {
+            let file =
+                File::open(archive).map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+            let mut zip =
+                zip::ZipArchive::new(file).map_err(|e| format!("corrupt zip archive: {e}"))?;
+            let member = zip.by_index(*index).map_err(|e| match e {
+                zip::result::ZipError::UnsupportedArchive(m)
+                    if m == zip::result::ZipError::PASSWORD_REQUIRED =>
+                {
+                    "the zip member is password-protected".to_string()
+                }
+                e => format!("cannot read zip member: {e}"),
+            })?;
+            with_stream(BufReader::new(member), f)
+        }
+    }
+}
+
+/// Streams a reader, decompressing it first when it starts with gzip magic.
+fn with_stream<B: BufRead, R>(
+    mut reader: B,
+    f: impl FnOnce(Content<'_>) -> R,
+) -> Result<R, String> {
+    let head = reader
+        .fill_buf()
+        .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+    if head.starts_with(&ZIP_MAGIC) {
+        return Err("a zip archive can only be read from a file: pass its path".to_string());
+    }
+    if head.starts_with(&GZIP_MAGIC) {
+        let mut dec = flate2::bufread::MultiGzDecoder::new(reader);
+        return Ok(f(Content::Stream(&mut dec)));
+    }
+    Ok(f(Content::Stream(&mut reader)))
+}

@@ -1,0 +1,18 @@
+//! asrs-logscan: read what people capture while troubleshooting Azure
+//! SignalR Service — ILogger console output, the ASP.NET SDK's trace-listener
+//! `asrs.log.txt`, and more — and tell them what went wrong.
+//!
+//! The flow (see DESIGN.md): [`input`] finds and opens inputs and detects
+//! their format, [`scan`] cuts each into record-aligned chunks parsed in
+//! parallel by [`parse`] into [`event::Event`]s, collectors such as
+//! [`summary`] gather what they need, and [`report`] turns it all into the
+//! terminal tables or the JSON document. The library never prints.
+
+pub mod analyze;
+pub mod event;
+pub mod input;
+pub mod parse;
+pub mod report;
+pub mod scan;
+pub mod summary;
+pub mod time;

@@ -1,0 +1,145 @@
+//! `ilogger-json`: .NET's JsonConsoleFormatter, one object per line or
+//! indented over several.
+//!
+//! A record starts at a line whose first byte is `{`: JSON strings cannot
+//! hold raw newlines and nested values of an indented object are indented,
+//! so such a line is always a new top-level value. `State` and `Scopes` are
+//! kept as raw JSON for rules to look into; strings borrow from the input
+//! unless they contain escapes (`\u0027`).
+
+use super::{Diagnostics, RecordParser, Reject};
+use crate::event::{Event, Extra, Level};
+use crate::time;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// The JSON console parser.
+pub(crate) struct IloggerJson;
+
+#[derive(Deserialize)]
+struct Entry<'a> {
+    #[serde(rename = "Timestamp", borrow, default)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(rename = "EventId", default)]
+    event_id: Option<i64>,
+    #[serde(rename = "LogLevel", borrow, default)]
+    log_level: Option<Cow<'a, str>>,
+    #[serde(rename = "Category", borrow, default)]
+    category: Option<Cow<'a, str>>,
+    #[serde(rename = "Message", borrow, default)]
+    message: Option<Cow<'a, str>>,
+    #[serde(rename = "Exception", borrow, default)]
+    exception: Option<Cow<'a, str>>,
+    #[serde(rename = "State", borrow, default)]
+    state: Option<&'a RawValue>,
+    #[serde(rename = "Scopes", borrow, default)]
+    scopes: Option<&'a RawValue>,
+}
+
+/// `LogLevel` names of Microsoft.Extensions.Logging.
+pub(crate) fn level_from_name(name: &str) -> Option<Level> {
+    Some(match name {
+        "Trace" => Level::Trace,
+        "Debug" => Level::Debug,
+        "Information" => Level::Info,
+        "Warning" => Level::Warning,
+        "Error" => Level::Error,
+        "Critical" => Level::Critical,
+        _ => return None,
+    })
+}
+
+impl RecordParser for IloggerJson {
+    fn is_record_start(&self, line: &[u8]) -> bool {
+        line.first() == Some(&b'{')
+    }
+
+    fn parse<'a>(
+        &self,
+        text: &'a str,
+        line: u64,
+        diag: &mut Diagnostics,
+    ) -> Result<Event<'a>, Reject> {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Entry<'a>>();
+        let entry = match stream.next() {
+            Some(Ok(e)) => e,
+            Some(Err(e)) if e.is_eof() => {
+                diag.truncated = Some(line);
+                return Err(Reject {
+                    why: "JSON object cut off by the end of the input",
+                });
+            }
+            _ => {
+                return Err(Reject {
+                    why: "not a JSON log object",
+                });
+            }
+        };
+        let used = stream.byte_offset();
+        let trailing = &text[used..];
+        if !trailing.trim().is_empty() {
+            // Lines after the object that are not part of it.
+            let at = used + (trailing.len() - trailing.trim_start().len());
+            let first = line + text[..at].matches('\n').count() as u64;
+            let count = trailing.lines().filter(|l| !l.trim().is_empty()).count() as u64;
+            diag.unparsed(first, count, "text after a JSON log object");
+        }
+        let time = entry.timestamp.as_deref().and_then(|t| {
+            let parsed = time::parse(t);
+            if parsed.is_none() && !t.trim().is_empty() {
+                diag.bad_timestamps.add(line);
+            }
+            parsed
+        });
+        Ok(Event {
+            line,
+            time,
+            level: entry.log_level.as_deref().and_then(level_from_name),
+            category: entry.category,
+            event_id: entry.event_id.and_then(|v| i32::try_from(v).ok()),
+            message: entry.message.unwrap_or_default(),
+            exception: entry.exception,
+            scopes: None,
+            extra: Extra::Json {
+                state: entry.state,
+                scopes: entry.scopes,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::FieldValue;
+
+    #[test]
+    fn compact_object_with_escapes_and_state() {
+        let text = r#"{"Timestamp":"2024-01-15T08:30:05.123\u002B00:00","EventId":18,"LogLevel":"Information","Category":"C","Message":"to \u0027x\u0027","State":{"Message":"m","{OriginalFormat}":"to \u0027{Endpoint}\u0027"}}"#;
+        let ev = IloggerJson
+            .parse(text, 2, &mut Diagnostics::default())
+            .unwrap();
+        assert_eq!(ev.message, "to 'x'");
+        assert_eq!(ev.event_id, Some(18));
+        assert_eq!(ev.time.unwrap().to_string(), "2024-01-15T08:30:05.123Z");
+        assert_eq!(
+            ev.field("{OriginalFormat}"),
+            Some(FieldValue::Str("to '{Endpoint}'".into()))
+        );
+    }
+
+    #[test]
+    fn truncated_and_trailing_garbage() {
+        let mut d = Diagnostics::default();
+        assert!(IloggerJson.parse("{\"Message\":\"x", 9, &mut d).is_err());
+        assert_eq!(d.truncated, Some(9));
+        let mut d = Diagnostics::default();
+        let ev = IloggerJson
+            .parse("{\"Message\":\"x\"}\nnot json\nmore", 1, &mut d)
+            .unwrap();
+        assert_eq!(ev.message, "x");
+        assert_eq!(d.unparsed_lines, 2);
+        assert_eq!(d.unparsed_samples[0].0, 2);
+    }
+}

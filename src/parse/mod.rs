@@ -1,0 +1,171 @@
+//! Turning the text of one format into events.
+//!
+//! Every text format is described by a [`RecordParser`]: a context-free test
+//! that says whether a line starts a record (which is also where chunks may
+//! be cut, so results cannot depend on chunking), and a function that turns
+//! the lines of one record into an [`Event`]. [`split_records`] drives both
+//! over a chunk of text.
+
+pub mod diagnostics;
+mod ilogger_json;
+mod ilogger_simple;
+mod ilogger_systemd;
+mod text_util;
+mod tracelistener;
+
+use crate::event::Event;
+pub use diagnostics::Diagnostics;
+use std::fmt;
+pub(crate) use text_util::strip_cr;
+
+/// The input formats (the names are part of the public contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// .NET SimpleConsoleFormatter and the pre-.NET 5 ConsoleLogger.
+    IloggerSimple,
+    /// .NET SystemdConsoleFormatter.
+    IloggerSystemd,
+    /// .NET JsonConsoleFormatter, compact or indented.
+    IloggerJson,
+    /// TextWriterTraceListener output such as `asrs.log.txt`.
+    TraceListener,
+}
+
+impl Format {
+    /// Every format this build can parse.
+    pub const ALL: [Format; 4] = [
+        Format::IloggerSimple,
+        Format::IloggerSystemd,
+        Format::IloggerJson,
+        Format::TraceListener,
+    ];
+
+    /// The contract name (`--format`, JSON `inputs[].format`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::IloggerSimple => "ilogger-simple",
+            Format::IloggerSystemd => "ilogger-systemd",
+            Format::IloggerJson => "ilogger-json",
+            Format::TraceListener => "tracelistener",
+        }
+    }
+
+    /// The format with this contract name.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The parser for this format.
+    pub fn parser(self) -> &'static dyn RecordParser {
+        match self {
+            Format::IloggerSimple => &ilogger_simple::IloggerSimple,
+            Format::IloggerSystemd => &ilogger_systemd::IloggerSystemd,
+            Format::IloggerJson => &ilogger_json::IloggerJson,
+            Format::TraceListener => &tracelistener::TraceListener,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a record could not become an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reject {
+    /// A short reason, shown with the line number.
+    pub why: &'static str,
+}
+
+/// One text format.
+pub trait RecordParser: Sync {
+    /// True when `line` (without its line ending) starts a record. Must look
+    /// at nothing but the line: chunk cuts rely on it.
+    fn is_record_start(&self, line: &[u8]) -> bool;
+
+    /// Parses one record: `text` holds its lines (the first is the record
+    /// start), without the final line ending; `line` is where it starts.
+    fn parse<'a>(
+        &self,
+        text: &'a str,
+        line: u64,
+        diag: &mut Diagnostics,
+    ) -> Result<Event<'a>, Reject>;
+}
+
+/// Splits `text` into records and parses each, calling `on_event` in order.
+/// Line numbers are local to `text` (the first line is 1). Lines before the
+/// first record start are counted as unparsed (blank lines are ignored).
+pub fn split_records<'a>(
+    parser: &dyn RecordParser,
+    text: &'a str,
+    diag: &mut Diagnostics,
+    mut on_event: impl FnMut(&Event<'a>),
+) {
+    let bytes = text.as_bytes();
+    let mut pos = 0;
+    let mut line_no = 0u64;
+    let mut current: Option<(usize, u64)> = None;
+    let mut emit = |start: usize, end: usize, first: u64, last: u64, diag: &mut Diagnostics| {
+        let rec = text_util::trim_eol(&text[start..end]);
+        match parser.parse(rec, first, diag) {
+            Ok(ev) => {
+                diag.records += 1;
+                on_event(&ev);
+            }
+            Err(r) => diag.unparsed(first, last - first + 1, r.why),
+        }
+    };
+    while pos < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+        line_no += 1;
+        let line = text_util::strip_cr(&bytes[pos..end]);
+        if line.len() > diagnostics::LONG_LINE {
+            diag.long_lines.add(line_no);
+        }
+        diag.longest_line = diag.longest_line.max(line.len() as u64);
+        if parser.is_record_start(line) {
+            if let Some((start, first)) = current {
+                emit(start, pos, first, line_no - 1, diag);
+            }
+            current = Some((pos, line_no));
+        } else if current.is_none() && !text_util::is_blank(line) {
+            diag.unparsed(line_no, 1, "before the first record");
+        }
+        pos = end + 1;
+    }
+    if let Some((start, first)) = current {
+        emit(start, bytes.len(), first, line_no, diag);
+    }
+    diag.lines += line_no;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_round_trip() {
+        for f in Format::ALL {
+            assert_eq!(Format::from_name(f.name()), Some(f));
+        }
+        assert_eq!(Format::from_name("nope"), None);
+    }
+
+    #[test]
+    fn split_counts_preamble_and_records() {
+        let text = "junk\n\ninfo: A[1]\n      m1\nwarn: B[2]\n      m2\n";
+        let mut diag = Diagnostics::default();
+        let mut lines = Vec::new();
+        split_records(Format::IloggerSimple.parser(), text, &mut diag, |e| {
+            lines.push((e.line, e.message.to_string()))
+        });
+        assert_eq!(lines, vec![(3, "m1".to_string()), (5, "m2".to_string())]);
+        assert_eq!(diag.records, 2);
+        assert_eq!(diag.lines, 6);
+        assert_eq!(diag.unparsed_lines, 1);
+        assert_eq!(diag.unparsed_samples, vec![(1, "before the first record")]);
+    }
+}

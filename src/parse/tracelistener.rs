@@ -1,0 +1,200 @@
+//! `tracelistener`: TextWriterTraceListener output — the ASP.NET SDK's
+//! `asrs.log.txt` and classic SignalR trace sources.
+//!
+//! A record starts with `{source} {EventType}: {id} : `. Embedded newlines
+//! in the message are written at column 0, so any other line continues the
+//! record, except the optional footers (`    DateTime=…`, `    ThreadId=…`),
+//! which are indented, and a `Callstack=` footer's own frames. The Azure
+//! SignalR SDK writes `[Category]Message` with id 0; `DateTime=` (UTC) is
+//! the only timestamp such a file can carry.
+
+use super::text_util::{join, lines};
+use super::{Diagnostics, RecordParser, Reject};
+use crate::event::{Event, Extra, Level};
+use crate::time;
+use std::borrow::Cow;
+
+/// The trace-listener parser.
+pub(crate) struct TraceListener;
+
+/// How far into a line the `Type: id : ` header is looked for.
+const MAX_SOURCE_LEN: usize = 256;
+
+fn event_type(word: &[u8]) -> Option<Level> {
+    Some(match word {
+        b"Critical" => Level::Critical,
+        b"Error" => Level::Error,
+        b"Warning" => Level::Warning,
+        b"Information" => Level::Info,
+        b"Verbose" => Level::Debug,
+        b"Start" | b"Stop" | b"Suspend" | b"Resume" | b"Transfer" => Level::Trace,
+        _ => return None,
+    })
+}
+
+/// The header: (source, level, id, where the message starts).
+fn header(b: &[u8]) -> Option<(usize, Level, i32, usize)> {
+    let limit = b.len().min(MAX_SOURCE_LEN);
+    for colon in memchr::memchr_iter(b':', &b[..limit]) {
+        if b.get(colon + 1) != Some(&b' ') {
+            continue;
+        }
+        let Some(space) = memchr::memrchr(b' ', &b[..colon]) else {
+            continue;
+        };
+        let Some(level) = event_type(&b[space + 1..colon]) else {
+            continue;
+        };
+        if space == 0 {
+            continue;
+        }
+        let digits_start = colon + 2;
+        let mut i = digits_start;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        let n = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || b.get(i + n..i + n + 3) != Some(b" : ") {
+            continue;
+        }
+        let id = std::str::from_utf8(&b[digits_start..i + n])
+            .ok()?
+            .parse()
+            .ok()?;
+        return Some((space, level, id, i + n + 3));
+    }
+    None
+}
+
+/// The footer key and value of a `    Key=value` line.
+fn footer(line: &str) -> Option<(&str, &str)> {
+    let t = line.strip_prefix("    ")?.trim_start_matches(' ');
+    const KEYS: [&str; 6] = [
+        "ProcessId",
+        "LogicalOperationStack",
+        "ThreadId",
+        "DateTime",
+        "Timestamp",
+        "Callstack",
+    ];
+    let (key, value) = t.split_once('=')?;
+    KEYS.contains(&key).then_some((key, value))
+}
+
+impl RecordParser for TraceListener {
+    fn is_record_start(&self, line: &[u8]) -> bool {
+        !matches!(line.first(), None | Some(b' ' | b'\t')) && header(line).is_some()
+    }
+
+    fn parse<'a>(
+        &self,
+        text: &'a str,
+        line: u64,
+        diag: &mut Diagnostics,
+    ) -> Result<Event<'a>, Reject> {
+        let mut it = lines(text);
+        let first = it.next().unwrap_or("");
+        let (source_end, level, id, msg_start) = header(first.as_bytes()).ok_or(Reject {
+            why: "not a trace listener header",
+        })?;
+        let source = &first[..source_end];
+        let mut message = vec![&first[msg_start..]];
+        let (mut process_id, mut thread_id, mut time) = (None, None, None);
+        let mut in_callstack = false;
+        for l in it {
+            if let Some((key, value)) = footer(l) {
+                in_callstack = key == "Callstack";
+                match key {
+                    "ProcessId" => process_id = Some(value.trim()),
+                    "ThreadId" => thread_id = Some(value.trim()),
+                    "DateTime" => {
+                        time = time::parse(value);
+                        if time.is_none() {
+                            diag.bad_timestamps.add(line);
+                        }
+                    }
+                    _ => {}
+                }
+            } else if !(in_callstack && l.starts_with(' ')) {
+                in_callstack = false;
+                message.push(l);
+            }
+        }
+        // `[Category]Message`, as the Azure SignalR SDK writes it.
+        let mut category = source;
+        if let Some((cat, msg)) = message[0]
+            .strip_prefix('[')
+            .and_then(|inner| inner.split_once(']'))
+            .filter(|(cat, _)| !cat.is_empty() && !cat.contains(' '))
+        {
+            category = cat;
+            message[0] = msg;
+        }
+        Ok(Event {
+            line,
+            time,
+            level: Some(level),
+            category: Some(Cow::Borrowed(category)),
+            event_id: Some(id),
+            message: join(&message),
+            extra: Extra::Trace {
+                source,
+                process_id,
+                thread_id,
+            },
+            ..Event::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::FieldValue;
+
+    #[test]
+    fn headers() {
+        let h = header(b"Microsoft.Azure.SignalR Information: 0 : [C]m").unwrap();
+        assert_eq!((h.0, h.1, h.2, h.3), (23, Level::Info, 0, 41));
+        assert!(header(b"SignalR.Transports.TransportHeartBeat Verbose: -12 : x").is_some());
+        assert!(header(b"Error: 0 : no source").is_none());
+        assert!(header(b"No such host is known. Id: 8d0c51f2.").is_none());
+        assert!(header(b"Some Error: 12 missing colon").is_none());
+    }
+
+    #[test]
+    fn record_with_continuation_and_footers() {
+        let text = "Microsoft.Azure.SignalR Error: 0 : [Microsoft.Azure.SignalR.AspNet.ServiceConnection]Failed: line one\r\nline two\r\n    ProcessId=7312\r\n    ThreadId=9\r\n    DateTime=2024-01-15T08:30:06.0070000Z\r\n    Callstack=   at A.B()\r\n   at C.D()";
+        let ev = TraceListener
+            .parse(text, 5, &mut Diagnostics::default())
+            .unwrap();
+        assert_eq!(
+            ev.category.as_deref(),
+            Some("Microsoft.Azure.SignalR.AspNet.ServiceConnection")
+        );
+        assert_eq!(ev.message, "Failed: line one\nline two");
+        assert_eq!(ev.level, Some(Level::Error));
+        assert_eq!(ev.time.unwrap().to_string(), "2024-01-15T08:30:06.007Z");
+        assert_eq!(ev.field("thread_id"), Some(FieldValue::Str("9".into())));
+        assert_eq!(
+            ev.field("source"),
+            Some(FieldValue::Str("Microsoft.Azure.SignalR".into()))
+        );
+    }
+
+    #[test]
+    fn classic_source_is_the_category() {
+        let ev = TraceListener
+            .parse(
+                "SignalR.Transports.TransportHeartBeat Information: 0 : Connection 9aa is New.",
+                1,
+                &mut Diagnostics::default(),
+            )
+            .unwrap();
+        assert_eq!(
+            ev.category.as_deref(),
+            Some("SignalR.Transports.TransportHeartBeat")
+        );
+        assert_eq!(ev.message, "Connection 9aa is New.");
+    }
+}

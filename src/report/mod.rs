@@ -1,0 +1,261 @@
+//! The report: one data model, rendered as terminal tables or JSON.
+//!
+//! [`Report`] is the JSON contract `asrs-logscan/report/v1` of DESIGN.md:
+//! its field names are relied on by users' scripts, so fields are only ever
+//! added. The terminal view ([`table::render`]) shows the same data.
+
+mod notes;
+pub mod table;
+
+use crate::analyze::InputResult;
+use crate::event::Level;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The schema name written into every JSON report.
+pub const SCHEMA: &str = "asrs-logscan/report/v1";
+
+/// How many categories an input lists.
+pub const TOP_CATEGORIES: usize = 5;
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// Which tool made it.
+    pub tool: Tool,
+    /// One entry per input, in the order given.
+    pub inputs: Vec<InputReport>,
+    /// Rule findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// Dropped connections with their causes.
+    pub drops: Vec<Drop>,
+    /// SignalR connections rebuilt from captures.
+    pub connections: Vec<Connection>,
+    /// Things the user should know about the run.
+    pub notes: Vec<Note>,
+}
+
+/// The tool and its knowledge.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    /// The tool's version.
+    pub version: &'static str,
+    /// How many rules were loaded.
+    pub rules: usize,
+    /// How many SDK message templates the catalog knows.
+    pub catalog: usize,
+}
+
+/// One input in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    /// The path as given.
+    pub path: String,
+    /// The format it was read as (`null` when it was not read).
+    pub format: Option<&'static str>,
+    /// Records parsed.
+    pub records: u64,
+    /// Lines that are part of no parsed record.
+    pub unparsed_lines: u64,
+    /// True when at least one record had a timestamp.
+    pub has_timestamps: bool,
+    /// The earliest timestamp.
+    pub first: Option<String>,
+    /// The latest timestamp.
+    pub last: Option<String>,
+    /// Why the input could not be read (in full or in part).
+    pub error: Option<String>,
+    /// Why the format was chosen.
+    pub detected_by: Option<String>,
+    /// The text encoding.
+    pub encoding: Option<&'static str>,
+    /// Bytes of text read.
+    pub bytes: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Records per level (`trace` … `critical`, and `none`).
+    pub levels: BTreeMap<&'static str, u64>,
+    /// The most frequent categories.
+    pub top_categories: Vec<CategoryCount>,
+    /// Why a file found in a directory or archive was passed over.
+    pub skipped: Option<String>,
+}
+
+/// A category and how many records it has.
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryCount {
+    /// The category.
+    pub category: String,
+    /// Its records.
+    pub count: u64,
+}
+
+/// A rule that fired (filled in by the rule engine).
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// The rule id.
+    pub rule: String,
+    /// `info`, `warning` or `error`.
+    pub severity: String,
+    /// The rule's title.
+    pub title: String,
+    /// The guide section.
+    pub guide: String,
+    /// Occurrences in total.
+    pub count: u64,
+    /// The first occurrence's time.
+    pub first: Option<String>,
+    /// The last occurrence's time.
+    pub last: Option<String>,
+    /// Why it happens.
+    pub cause: String,
+    /// What to do.
+    pub fix: Vec<String>,
+    /// Up to `--max-occurrences` occurrences.
+    pub occurrences: Vec<serde_json::Value>,
+}
+
+/// A dropped connection (filled in by the correlator).
+#[derive(Debug, Clone, Serialize)]
+pub struct Drop {
+    /// When.
+    pub time: Option<String>,
+    /// `client`, `server` or `service`.
+    pub side: String,
+    /// The connection id.
+    pub connection: Option<String>,
+    /// Input index.
+    pub input: usize,
+    /// Line (or entry / session number).
+    pub line: u64,
+    /// Ranked causes.
+    pub causes: Vec<serde_json::Value>,
+}
+
+/// A SignalR connection rebuilt from a capture (filled in by HAR/SAZ analysis).
+#[derive(Debug, Clone, Serialize)]
+pub struct Connection {
+    /// Input index.
+    pub input: usize,
+    /// The hub.
+    pub hub: Option<String>,
+    /// The transport.
+    pub transport: Option<String>,
+    /// Negotiate duration.
+    pub negotiate_ms: Option<f64>,
+    /// Gap from the service's negotiate response to the connect request.
+    pub negotiate_to_connect_ms: Option<f64>,
+    /// Access token length.
+    pub token_length: Option<usize>,
+    /// Access token lifetime.
+    pub token_lifetime_s: Option<i64>,
+    /// HTTP statuses in order.
+    pub statuses: Vec<u16>,
+    /// How it ended.
+    pub end: String,
+}
+
+/// Something the user should know: unparsed lines, odd encodings, missing
+/// timestamps, unreadable inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    /// `info`, `warning` or `error`.
+    pub level: &'static str,
+    /// What happened, in words.
+    pub message: String,
+    /// The input it is about (index into `inputs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<usize>,
+    /// The line it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+}
+
+impl Report {
+    /// Builds the report from analyzed inputs.
+    pub fn build(results: &[InputResult]) -> Report {
+        let inputs = results.iter().map(input_report).collect();
+        let notes = results
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| notes::for_input(i, r))
+            .collect();
+        Report {
+            schema: SCHEMA,
+            tool: Tool {
+                version: env!("CARGO_PKG_VERSION"),
+                rules: 0,
+                catalog: 0,
+            },
+            inputs,
+            findings: Vec::new(),
+            drops: Vec::new(),
+            connections: Vec::new(),
+            notes,
+        }
+    }
+
+    /// The exit code of DESIGN.md: 2 when an input could not be read, 1
+    /// when a finding is at or above `fail_on`, 0 otherwise.
+    pub fn exit_code(&self, fail_on: Option<&str>) -> u8 {
+        if self.inputs.iter().any(|i| i.error.is_some()) {
+            return 2;
+        }
+        let rank = |s: &str| match s {
+            "info" => 0,
+            "warning" => 1,
+            _ => 2,
+        };
+        match fail_on {
+            Some(level)
+                if self
+                    .findings
+                    .iter()
+                    .any(|f| rank(&f.severity) >= rank(level)) =>
+            {
+                1
+            }
+            _ => 0,
+        }
+    }
+
+    /// The report as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("report types always serialize")
+    }
+}
+
+fn input_report(r: &InputResult) -> InputReport {
+    let mut levels: BTreeMap<&'static str, u64> = Level::ALL
+        .iter()
+        .map(|l| (l.name(), r.summary.level(*l)))
+        .collect();
+    levels.insert("none", r.summary.no_level);
+    InputReport {
+        path: r.path.clone(),
+        format: r.format.map(|f| f.name()),
+        records: r.diag.records,
+        unparsed_lines: r.diag.unparsed_lines,
+        has_timestamps: r.summary.timed > 0,
+        first: r.summary.first.map(|t| t.to_string()),
+        last: r.summary.last.map(|t| t.to_string()),
+        error: r.error.clone(),
+        detected_by: r.reason.clone(),
+        encoding: r.encoding.map(|e| e.name()),
+        bytes: r.bytes,
+        lines: r.diag.lines,
+        levels,
+        top_categories: r
+            .summary
+            .top_categories(TOP_CATEGORIES)
+            .into_iter()
+            .map(|(c, n)| CategoryCount {
+                category: c.to_string(),
+                count: n,
+            })
+            .collect(),
+        skipped: r.skipped.clone(),
+    }
+}

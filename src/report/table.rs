@@ -1,0 +1,163 @@
+//! The terminal report: comfy-table tables, most important first.
+//!
+//! Returns a `String`; printing is the binary's business.
+
+use super::{InputReport, Report};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use std::fmt::Write;
+
+/// Renders the report for a terminal `width` columns wide.
+pub fn render(report: &Report, width: u16) -> String {
+    let mut out = String::new();
+    let prefix = common_dir(report.inputs.iter().map(|i| i.path.as_str()));
+    let short = |p: &str| p[prefix.len()..].to_string();
+    if prefix.is_empty() {
+        let _ = writeln!(out, "Inputs");
+    } else {
+        let _ = writeln!(out, "Inputs (in {prefix})");
+    }
+    let _ = writeln!(out, "{}", inputs_table(report, width, &short));
+    let _ = writeln!(out, "\nHow each input was read");
+    for i in &report.inputs {
+        let how = match (i.format, &i.detected_by, &i.error, &i.skipped) {
+            (Some(f), Some(why), _, _) => format!("{f}: {why}"),
+            (Some(f), None, _, _) => f.to_string(),
+            (None, _, Some(e), _) => format!("not read: {e}"),
+            (None, _, None, Some(s)) => format!("skipped: {s}"),
+            (None, _, None, None) => "empty".to_string(),
+        };
+        let enc = match i.encoding {
+            Some(e) if e != "utf-8" => format!(" [{e}]"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "  {}  {how}{enc}", short(&i.path));
+    }
+    if let Some(t) = categories_table(report, width, &short) {
+        let _ = writeln!(out, "\nTop categories\n{t}");
+    }
+    if !report.notes.is_empty() {
+        let _ = writeln!(out, "\nNotes");
+        for n in &report.notes {
+            let _ = writeln!(out, "  {:<7}  {}", n.level, n.message);
+        }
+    }
+    out
+}
+
+/// The directory prefix (ending in `/`) that all paths share, if any.
+fn common_dir<'a>(mut paths: impl Iterator<Item = &'a str>) -> String {
+    let Some(first) = paths.next() else {
+        return String::new();
+    };
+    let mut len = first.rfind('/').map_or(0, |i| i + 1);
+    for p in paths {
+        while len > 0 && !p.starts_with(&first[..len]) {
+            len = first[..len - 1].rfind('/').map_or(0, |i| i + 1);
+        }
+    }
+    first[..len].to_string()
+}
+
+fn new_table(width: u16, header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width)
+        .set_header(header.iter().copied().map(Cell::new));
+    t
+}
+
+fn inputs_table(report: &Report, width: u16, short: &dyn Fn(&str) -> String) -> Table {
+    let mut t = new_table(
+        width,
+        &[
+            "input",
+            "format",
+            "records",
+            "unparsed",
+            "time range",
+            "levels",
+        ],
+    );
+    for i in &report.inputs {
+        t.add_row(vec![
+            Cell::new(short(&i.path)),
+            Cell::new(format_cell(i)),
+            Cell::new(i.records).set_alignment(CellAlignment::Right),
+            Cell::new(i.unparsed_lines).set_alignment(CellAlignment::Right),
+            Cell::new(time_range(i)),
+            Cell::new(levels(i)),
+        ]);
+    }
+    t
+}
+
+fn format_cell(i: &InputReport) -> String {
+    match (i.format, &i.error, &i.skipped) {
+        (Some(f), _, _) => f.to_string(),
+        (None, Some(_), _) => "unreadable".to_string(),
+        (None, None, Some(_)) => "skipped".to_string(),
+        (None, None, None) => "empty".to_string(),
+    }
+}
+
+fn time_range(i: &InputReport) -> String {
+    match (&i.first, &i.last) {
+        (Some(a), Some(b)) if a == b => a.clone(),
+        (Some(a), Some(b)) => format!("{a}\n{b}"),
+        _ if i.records > 0 => "no timestamps".to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Counts per level, most severe first.
+fn levels(i: &InputReport) -> String {
+    let order = [
+        "critical", "error", "warning", "info", "debug", "trace", "none",
+    ];
+    order
+        .iter()
+        .filter_map(|l| {
+            i.levels
+                .get(l)
+                .filter(|n| **n > 0)
+                .map(|n| format!("{l} {n}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn categories_table(report: &Report, width: u16, short: &dyn Fn(&str) -> String) -> Option<Table> {
+    let mut t = new_table(width, &["input", "category", "records"]);
+    let mut any = false;
+    for i in &report.inputs {
+        for (n, c) in i.top_categories.iter().enumerate() {
+            any = true;
+            let name = if n == 0 {
+                short(&i.path)
+            } else {
+                String::new()
+            };
+            t.add_row(vec![
+                Cell::new(name),
+                Cell::new(&c.category),
+                Cell::new(c.count).set_alignment(CellAlignment::Right),
+            ]);
+        }
+    }
+    any.then_some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::common_dir;
+
+    #[test]
+    fn common_directory_prefix() {
+        assert_eq!(common_dir(["a/b/c.log", "a/b/d.log"].into_iter()), "a/b/");
+        assert_eq!(common_dir(["a/b/c.log", "a/x/d.log"].into_iter()), "a/");
+        assert_eq!(common_dir(["a/b/c.log", "c.log"].into_iter()), "");
+        assert_eq!(common_dir(["-"].into_iter()), "");
+    }
+}

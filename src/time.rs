@@ -1,0 +1,335 @@
+//! Timestamps as logs write them.
+//!
+//! Logs disagree about time: the trace listener writes UTC with `Z`, ILogger
+//! writes whatever `TimestampFormat` says (often local, often without a date),
+//! NLog writes local time without an offset. A [`Timestamp`] keeps the wall
+//! clock as written plus the offset *if the source gave one*, so a naive time
+//! is never silently taken for UTC. Parsing is hand-written because it runs
+//! once per record on the hot path; chrono only validates the numbers.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use std::cmp::Ordering;
+use std::fmt;
+
+/// A point in time as a log line gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Timestamp {
+    /// The wall-clock reading as written (date 1970-01-01 when the source had none).
+    pub wall: NaiveDateTime,
+    /// Seconds east of UTC, when the source said so (`Z`, `+01:00`).
+    pub offset_secs: Option<i32>,
+    /// False for time-of-day-only timestamps such as Serilog's `HH:mm:ss`.
+    pub has_date: bool,
+}
+
+impl Timestamp {
+    /// A timestamp whose instant is known.
+    pub fn instant(wall: NaiveDateTime, offset_secs: i32) -> Self {
+        Timestamp {
+            wall,
+            offset_secs: Some(offset_secs),
+            has_date: true,
+        }
+    }
+
+    /// True when the source gave an offset, so this is a real instant.
+    pub fn is_instant(&self) -> bool {
+        self.offset_secs.is_some()
+    }
+
+    /// The instant in UTC, when known.
+    pub fn to_fixed(&self) -> Option<DateTime<FixedOffset>> {
+        let off = FixedOffset::east_opt(self.offset_secs?)?;
+        self.wall.and_local_timezone(off).single()
+    }
+
+    /// A key that orders timestamps of one input: instants by UTC, naive
+    /// ones by their wall clock (as if UTC, which keeps their own order).
+    pub fn sort_key(&self) -> i64 {
+        let utc = self.wall - chrono::Duration::seconds(i64::from(self.offset_secs.unwrap_or(0)));
+        utc.and_utc().timestamp_nanos_opt().unwrap_or(i64::MAX)
+    }
+}
+
+impl PartialOrd for Timestamp {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Timestamp {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.sort_key()
+            .cmp(&other.sort_key())
+            .then_with(|| self.wall.cmp(&other.wall))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 with the offset when the instant is known; without an offset
+    /// for naive local times; only the time of day when there was no date.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.has_date {
+            write!(f, "{}", self.wall.format("%Y-%m-%dT%H:%M:%S"))?;
+        } else {
+            write!(f, "{}", self.wall.format("%H:%M:%S"))?;
+        }
+        // Fraction digits as the source most likely had them: at least
+        // milliseconds, trailing zeros beyond that dropped.
+        let nanos = self.wall.nanosecond() % 1_000_000_000;
+        if nanos != 0 {
+            let digits = format!("{nanos:09}");
+            let trimmed = digits.trim_end_matches('0');
+            write!(f, ".{}", &digits[..trimmed.len().max(3)])?;
+        }
+        if !self.has_date {
+            return Ok(());
+        }
+        match self.offset_secs {
+            Some(0) => f.write_str("Z"),
+            Some(s) => {
+                let sign = if s < 0 { '-' } else { '+' };
+                let a = s.unsigned_abs();
+                write!(f, "{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60)
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// Parses the timestamps loggers write: ISO 8601 / RFC 3339 with `T` or a
+/// space, 0–9 fraction digits, `Z`, `±HH:MM`, `±HHMM` or ` ±HH:MM` offsets;
+/// US `MM/dd/yyyy HH:mm:ss[ AM|PM]`; and time of day alone (`HH:mm:ss[.f]`).
+/// Surrounding brackets and white space are ignored.
+pub fn parse(text: &str) -> Option<Timestamp> {
+    let s = text
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim();
+    let b = s.as_bytes();
+    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+        let date = NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?;
+        return parse_after_date(date, &b[10..]);
+    }
+    if b.len() >= 10 && (b[1] == b'/' || b[2] == b'/') {
+        return parse_slash_date(b);
+    }
+    let (time, rest) = parse_time(b)?;
+    let rest = skip_spaces(rest);
+    if !rest.is_empty() {
+        return None;
+    }
+    Some(Timestamp {
+        wall: NaiveDate::from_ymd_opt(1970, 1, 1)?.and_time(time),
+        offset_secs: None,
+        has_date: false,
+    })
+}
+
+fn parse_after_date(date: NaiveDate, rest: &[u8]) -> Option<Timestamp> {
+    if rest.is_empty() {
+        return Some(Timestamp {
+            wall: date.and_hms_opt(0, 0, 0)?,
+            offset_secs: None,
+            has_date: true,
+        });
+    }
+    if rest[0] != b'T' && rest[0] != b' ' && rest[0] != b't' {
+        return None;
+    }
+    let (time, rest) = parse_time(&rest[1..])?;
+    let (offset, rest) = parse_offset(rest)?;
+    if !skip_spaces(rest).is_empty() {
+        return None;
+    }
+    Some(Timestamp {
+        wall: date.and_time(time),
+        offset_secs: offset,
+        has_date: true,
+    })
+}
+
+/// `MM/dd/yyyy HH:mm:ss[ AM|PM]` (en-US); `dd/MM/yyyy` when the first number
+/// cannot be a month. Culture formats are guesses, so only these two.
+fn parse_slash_date(b: &[u8]) -> Option<Timestamp> {
+    let mut parts = b.splitn(3, |&c| c == b'/');
+    let a = num(parts.next()?)?;
+    let m = num(parts.next()?)?;
+    let rest = parts.next()?;
+    let year_len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    if year_len != 4 {
+        return None;
+    }
+    let year = num(&rest[..4])? as i32;
+    let (month, day) = if a > 12 { (m, a) } else { (a, m) };
+    let date = NaiveDate::from_ymd_opt(year, month, day)?;
+    let rest = skip_spaces(&rest[4..]);
+    let (mut time, rest) = parse_time(rest)?;
+    let rest = skip_spaces(rest);
+    let rest = match rest {
+        [b'P' | b'p', b'M' | b'm', tail @ ..] => {
+            if time.hour() < 12 {
+                time += chrono::Duration::hours(12);
+            }
+            tail
+        }
+        [b'A' | b'a', b'M' | b'm', tail @ ..] => {
+            if time.hour() == 12 {
+                time -= chrono::Duration::hours(12);
+            }
+            tail
+        }
+        other => other,
+    };
+    let (offset, rest) = parse_offset(rest)?;
+    if !skip_spaces(rest).is_empty() {
+        return None;
+    }
+    Some(Timestamp {
+        wall: date.and_time(time),
+        offset_secs: offset,
+        has_date: true,
+    })
+}
+
+/// `H:mm:ss`, `HH:mm:ss`, with an optional `.` or `,` fraction of 1–9 digits.
+fn parse_time(b: &[u8]) -> Option<(NaiveTime, &[u8])> {
+    let hour_len = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if !(1..=2).contains(&hour_len) || b.len() < hour_len + 6 {
+        return None;
+    }
+    let h = num(&b[..hour_len])?;
+    let b = &b[hour_len..];
+    if b[0] != b':' || b[3] != b':' {
+        return None;
+    }
+    let m = num(&b[1..3])?;
+    let s = num(&b[4..6])?;
+    let mut rest = &b[6..];
+    let mut nanos = 0u32;
+    if let [b'.' | b',', tail @ ..] = rest {
+        let digits = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        let used = digits.min(9);
+        nanos = num(&tail[..used])? * 10u32.pow(9 - used as u32);
+        rest = &tail[digits..];
+    }
+    // A leap second (60) is clamped rather than rejected.
+    let time = NaiveTime::from_hms_nano_opt(h, m, s.min(59), nanos)?;
+    Some((time, rest))
+}
+
+/// `Z`, `+HH:MM`, `+HHMM`, `+HH`, optionally after one space; none at all.
+fn parse_offset(b: &[u8]) -> Option<(Option<i32>, &[u8])> {
+    let t = skip_spaces(b);
+    match t {
+        [b'Z' | b'z', rest @ ..] => Some((Some(0), rest)),
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let (hh, mm, used) = match rest {
+                [h1, h2, b':', m1, m2, ..] => (num(&[*h1, *h2])?, num(&[*m1, *m2])?, 5),
+                [h1, h2, m1, m2, ..] if m1.is_ascii_digit() && m2.is_ascii_digit() => {
+                    (num(&[*h1, *h2])?, num(&[*m1, *m2])?, 4)
+                }
+                [h1, h2, ..] => (num(&[*h1, *h2])?, 0, 2),
+                _ => return None,
+            };
+            if hh > 23 || mm > 59 {
+                return None;
+            }
+            let secs = (hh * 3600 + mm * 60) as i32;
+            let secs = if *sign == b'-' { -secs } else { secs };
+            Some((Some(secs), &rest[used..]))
+        }
+        _ => Some((None, b)),
+    }
+}
+
+fn skip_spaces(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|c| **c == b' ').count();
+    &b[n..]
+}
+
+/// A decimal number of at most 9 digits; `None` for anything else.
+fn num(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || b.len() > 9 {
+        return None;
+    }
+    let mut v = 0u32;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show(s: &str) -> String {
+        parse(s)
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "none".into())
+    }
+
+    #[test]
+    fn iso_forms() {
+        assert_eq!(
+            show("2024-01-15T08:30:05.1234567Z"),
+            "2024-01-15T08:30:05.1234567Z"
+        );
+        assert_eq!(
+            show("2024-01-15T08:30:05.123+00:00"),
+            "2024-01-15T08:30:05.123Z"
+        );
+        assert_eq!(
+            show("2024-01-15 08:30:05.123 +01:00"),
+            "2024-01-15T08:30:05.123+01:00"
+        );
+        assert_eq!(
+            show("2024-01-15T08:30:07.000+01:00"),
+            "2024-01-15T08:30:07+01:00"
+        );
+        assert_eq!(show("2024-01-15 08:30:05.1234"), "2024-01-15T08:30:05.1234");
+        assert_eq!(
+            show("2024-01-15T08:30:05-0530"),
+            "2024-01-15T08:30:05-05:30"
+        );
+        assert_eq!(show("[2024-01-15T08:30:05Z]"), "2024-01-15T08:30:05Z");
+    }
+
+    #[test]
+    fn time_only_and_us_dates() {
+        assert_eq!(show("08:30:05"), "08:30:05");
+        assert_eq!(show("8:30:05.5"), "08:30:05.500");
+        assert_eq!(show("01/15/2024 08:30:05 PM"), "2024-01-15T20:30:05");
+        assert_eq!(show("15/01/2024 08:30:05"), "2024-01-15T08:30:05");
+        assert_eq!(show("1/15/2024 12:30:05 AM"), "2024-01-15T00:30:05");
+    }
+
+    #[test]
+    fn rejects_non_times() {
+        for s in [
+            "",
+            "info",
+            "2024-13-01T00:00:00",
+            "08:30",
+            "12:34:56 and more",
+            "2024-01-15X",
+        ] {
+            assert!(parse(s).is_none(), "{s:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn orders_instants_by_utc() {
+        let a = parse("2024-01-15T09:00:00+01:00").unwrap();
+        let b = parse("2024-01-15T08:30:00Z").unwrap();
+        assert!(a < b);
+    }
+}

@@ -47,8 +47,35 @@ pub struct InputResult {
 }
 
 /// Analyzes every input, in parallel, returning results in input order.
+/// A directory argument of which nothing could be read gets a result of
+/// its own with that error, after the others.
 pub fn analyze(specs: &[InputSpec], opts: &AnalyzeOptions) -> Vec<InputResult> {
-    specs.par_iter().map(|s| analyze_one(s, opts)).collect()
+    let mut results: Vec<InputResult> = specs.par_iter().map(|s| analyze_one(s, opts)).collect();
+    let mut dirs: Vec<&str> = specs.iter().filter_map(|s| s.found_in.as_deref()).collect();
+    dirs.dedup();
+    for dir in dirs {
+        let found: Vec<&InputResult> = specs
+            .iter()
+            .zip(&results)
+            .filter(|(s, _)| s.found_in.as_deref() == Some(dir))
+            .map(|(_, r)| r)
+            .collect();
+        let read = found
+            .iter()
+            .any(|r| r.format.is_some() || r.error.is_some());
+        if !read && found.iter().any(|r| r.skipped.is_some()) {
+            let skipped = found.iter().filter(|r| r.skipped.is_some()).count();
+            results.push(InputResult {
+                path: dir.to_string(),
+                error: Some(format!(
+                    "nothing readable in this directory ({skipped} of {} files skipped as binary)",
+                    found.len()
+                )),
+                ..InputResult::default()
+            });
+        }
+    }
+    results
 }
 
 /// Analyzes one input.

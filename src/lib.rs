@@ -15,4 +15,5 @@ pub mod parse;
 pub mod report;
 pub mod scan;
 pub mod summary;
+pub mod synth;
 pub mod time;

@@ -1,12 +1,14 @@
 //! The per-input overview: levels, categories and time range.
 //!
 //! This is the first [`Collector`]: it keeps counts only, so it costs a few
-//! comparisons per event and one allocation per new category per chunk.
+//! comparisons per event; categories are counted per run of equal names and
+//! hashed once per run.
 
 use crate::event::{Event, Level};
 use crate::scan::Collector;
 use crate::time::Timestamp;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Collects an [`InputSummary`].
 pub struct Summary;
@@ -18,14 +20,16 @@ pub struct InputSummary {
     pub levels: [u64; 6],
     /// Events without a level.
     pub no_level: u64,
-    /// Events per category.
-    pub categories: HashMap<String, u64>,
+    /// Events per category (see also `run`).
+    categories: HashMap<String, u64, BuildHasherDefault<FxHasher>>,
     /// Events with a timestamp.
     pub timed: u64,
     /// The earliest timestamp.
     pub first: Option<Timestamp>,
     /// The latest timestamp.
     pub last: Option<Timestamp>,
+    /// The current run of one category, not yet in `categories`.
+    run: (String, u64),
 }
 
 impl InputSummary {
@@ -34,25 +38,77 @@ impl InputSummary {
         self.levels[level.index()]
     }
 
-    /// The `n` most frequent categories, most frequent first (ties by name).
-    pub fn top_categories(&self, n: usize) -> Vec<(&str, u64)> {
+    /// Events per category, most frequent first (ties by name).
+    pub fn categories(&self) -> Vec<(&str, u64)> {
         let mut v: Vec<(&str, u64)> = self
             .categories
             .iter()
-            .map(|(k, v)| (k.as_str(), *v))
+            .map(|(k, n)| {
+                (
+                    k.as_str(),
+                    n + if *k == self.run.0 { self.run.1 } else { 0 },
+                )
+            })
             .collect();
+        if self.run.1 > 0 && !self.categories.contains_key(&self.run.0) {
+            v.push((self.run.0.as_str(), self.run.1));
+        }
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        v
+    }
+
+    /// The `n` most frequent categories, most frequent first (ties by name).
+    pub fn top_categories(&self, n: usize) -> Vec<(&str, u64)> {
+        let mut v = self.categories();
         v.truncate(n);
         v
     }
 
+    /// Moves the current run of one category into `categories`.
+    fn flush_run(&mut self) {
+        if self.run.1 > 0 {
+            let (cat, n) = std::mem::take(&mut self.run);
+            *self.categories.entry(cat).or_insert(0) += n;
+        }
+        self.run.0.clear();
+    }
+
+    /// Widens the time range to include `t`. Logs are mostly in order, so
+    /// the common case is one comparison.
     fn widen(&mut self, t: Timestamp) {
-        if self.first.is_none_or(|f| t < f) {
-            self.first = Some(t);
+        let key = t.sort_key();
+        match self.last {
+            None => {
+                self.first = Some(t);
+                self.last = Some(t);
+            }
+            Some(last) if key >= last.sort_key() => self.last = Some(t),
+            Some(_) => {
+                if self.first.is_none_or(|f| key < f.sort_key()) {
+                    self.first = Some(t);
+                }
+            }
         }
-        if self.last.is_none_or(|l| t > l) {
-            self.last = Some(t);
+    }
+}
+
+/// The Fx hash (rustc's): much faster than SipHash on short keys such as
+/// category names, which come from the user's own log, not an attacker.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
         }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -69,11 +125,12 @@ impl Collector for Summary {
             None => acc.no_level += 1,
         }
         if let Some(cat) = event.category.as_deref() {
-            match acc.categories.get_mut(cat) {
-                Some(n) => *n += 1,
-                None => {
-                    acc.categories.insert(cat.to_string(), 1);
-                }
+            if acc.run.0 == cat {
+                acc.run.1 += 1;
+            } else {
+                acc.flush_run();
+                acc.run.0.push_str(cat);
+                acc.run.1 = 1;
             }
         }
         if let Some(t) = event.time {
@@ -82,7 +139,9 @@ impl Collector for Summary {
         }
     }
 
-    fn append(&self, acc: &mut InputSummary, later: InputSummary, _line_offset: u64) {
+    fn append(&self, acc: &mut InputSummary, mut later: InputSummary, _line_offset: u64) {
+        acc.flush_run();
+        later.flush_run();
         for (a, b) in acc.levels.iter_mut().zip(later.levels) {
             *a += b;
         }
@@ -94,5 +153,44 @@ impl Collector for Summary {
         for t in [later.first, later.last].into_iter().flatten() {
             acc.widen(t);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn ev(cat: &str, time: &str) -> Event<'static> {
+        Event {
+            category: Some(Cow::Owned(cat.to_string())),
+            time: crate::time::parse(time),
+            level: Some(Level::Info),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn categories_and_range_survive_runs_and_appends() {
+        let mut a = Summary.start();
+        for (c, t) in [
+            ("A", "10:00:02"),
+            ("A", "10:00:01"),
+            ("B", "10:00:03"),
+            ("A", "10:00:04"),
+        ] {
+            Summary.event(&mut a, &ev(c, t));
+        }
+        assert_eq!(a.categories(), vec![("A", 3), ("B", 1)]);
+        let mut b = Summary.start();
+        Summary.event(&mut b, &ev("B", "09:59:59"));
+        Summary.event(&mut b, &ev("B", "10:00:00"));
+        let mut total = Summary.start();
+        Summary.append(&mut total, a, 0);
+        Summary.append(&mut total, b, 4);
+        assert_eq!(total.categories(), vec![("A", 3), ("B", 3)]);
+        assert_eq!(total.first.unwrap().to_string(), "09:59:59");
+        assert_eq!(total.last.unwrap().to_string(), "10:00:04");
+        assert_eq!((total.level(Level::Info), total.timed), (6, 6));
     }
 }

@@ -45,9 +45,10 @@ impl Timestamp {
 
     /// A key that orders timestamps of one input: instants by UTC, naive
     /// ones by their wall clock (as if UTC, which keeps their own order).
-    pub fn sort_key(&self) -> i64 {
-        let utc = self.wall - chrono::Duration::seconds(i64::from(self.offset_secs.unwrap_or(0)));
-        utc.and_utc().timestamp_nanos_opt().unwrap_or(i64::MAX)
+    /// (seconds, nanoseconds): cheap enough to compute on every comparison.
+    pub fn sort_key(&self) -> (i64, u32) {
+        let secs = self.wall.and_utc().timestamp() - i64::from(self.offset_secs.unwrap_or(0));
+        (secs, self.wall.nanosecond())
     }
 }
 
@@ -102,15 +103,12 @@ impl fmt::Display for Timestamp {
 /// US `MM/dd/yyyy HH:mm:ss[ AM|PM]`; and time of day alone (`HH:mm:ss[.f]`).
 /// Surrounding brackets and white space are ignored.
 pub fn parse(text: &str) -> Option<Timestamp> {
-    let s = text
-        .trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .trim();
-    let b = s.as_bytes();
+    let mut b = text.as_bytes().trim_ascii();
+    if let [b'[', inner @ .., b']'] = b {
+        b = inner.trim_ascii();
+    }
     if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
-        let date = NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?;
-        return parse_after_date(date, &b[10..]);
+        return parse_after_date(cached_date(&b[..10])?, &b[10..]);
     }
     if b.len() >= 10 && (b[1] == b'/' || b[2] == b'/') {
         return parse_slash_date(b);
@@ -124,6 +122,29 @@ pub fn parse(text: &str) -> Option<Timestamp> {
         wall: NaiveDate::from_ymd_opt(1970, 1, 1)?.and_time(time),
         offset_secs: None,
         has_date: false,
+    })
+}
+
+/// `yyyy-MM-dd` as a date. Consecutive records almost always share their
+/// date, so the last one read on this thread is remembered.
+fn cached_date(text: &[u8]) -> Option<NaiveDate> {
+    thread_local! {
+        static LAST: std::cell::Cell<Option<([u8; 10], NaiveDate)>> = const { std::cell::Cell::new(None) };
+    }
+    let key: [u8; 10] = text.try_into().ok()?;
+    LAST.with(|last| {
+        if let Some((k, d)) = last.get()
+            && k == key
+        {
+            return Some(d);
+        }
+        let d = NaiveDate::from_ymd_opt(
+            num(&text[0..4])? as i32,
+            num(&text[5..7])?,
+            num(&text[8..10])?,
+        )?;
+        last.set(Some((key, d)));
+        Some(d)
     })
 }
 

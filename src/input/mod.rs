@@ -47,6 +47,8 @@ pub struct InputSpec {
     /// True when the user named it; false when found in a directory (a
     /// binary file found while walking is skipped, a named one is an error).
     pub named: bool,
+    /// The directory argument it was found under, if any.
+    pub found_in: Option<String>,
 }
 
 /// The bytes of an input.
@@ -67,6 +69,7 @@ pub fn expand(paths: &[String]) -> Vec<InputSpec> {
                 path: p.clone(),
                 origin: Origin::Stdin,
                 named: true,
+                found_in: None,
             });
             continue;
         }
@@ -78,6 +81,9 @@ pub fn expand(paths: &[String]) -> Vec<InputSpec> {
                 walk(path, &mut out);
                 if out.len() == before {
                     out.push(unavailable(p, "directory contains no files".to_string()));
+                }
+                for spec in &mut out[before..] {
+                    spec.found_in = Some(p.clone());
                 }
             }
             Ok(_) => add_file(path, p.clone(), true, &mut out),
@@ -91,6 +97,7 @@ fn unavailable(path: &str, why: String) -> InputSpec {
         path: path.to_string(),
         origin: Origin::Unavailable(why),
         named: true,
+        found_in: None,
     }
 }
 
@@ -142,6 +149,7 @@ fn add_file(path: &Path, display: String, named: bool, out: &mut Vec<InputSpec>)
             path: display,
             origin: Origin::File(path.to_path_buf()),
             named,
+            found_in: None,
         });
         return;
     }
@@ -155,6 +163,7 @@ fn add_file(path: &Path, display: String, named: bool, out: &mut Vec<InputSpec>)
                 path: display,
                 origin: Origin::Unavailable(why),
                 named,
+                found_in: None,
             });
             return;
         }
@@ -179,6 +188,7 @@ fn add_file(path: &Path, display: String, named: bool, out: &mut Vec<InputSpec>)
             },
             // Archives hold all sorts of files: members are "found", not named.
             named: false,
+            found_in: None,
         });
     }
     if out.len() == before {
@@ -186,6 +196,7 @@ fn add_file(path: &Path, display: String, named: bool, out: &mut Vec<InputSpec>)
             path: display,
             origin: Origin::Unavailable("zip archive contains no files".to_string()),
             named,
+            found_in: None,
         });
     }
 }
@@ -212,7 +223,7 @@ pub fn with_content<R>(origin: &Origin, f: impl FnOnce(Content<'_>) -> R) -> Res
             let map = unsafe { memmap2::Mmap::map(&file) }
                 .map_err(|e| format!("cannot map: {}", io_reason(&e)))?;
             if map.starts_with(&GZIP_MAGIC) {
-                let mut dec = flate2::bufread::MultiGzDecoder::new(&map[..]);
+                let mut dec = Gzip(flate2::bufread::MultiGzDecoder::new(&map[..]));
                 return Ok(f(Content::Stream(&mut dec)));
             }
             Ok(f(Content::Bytes(&map)))
@@ -247,8 +258,24 @@ fn with_stream<B: BufRead, R>(
         return Err("a zip archive can only be read from a file: pass its path".to_string());
     }
     if head.starts_with(&GZIP_MAGIC) {
-        let mut dec = flate2::bufread::MultiGzDecoder::new(reader);
+        let mut dec = Gzip(flate2::bufread::MultiGzDecoder::new(reader));
         return Ok(f(Content::Stream(&mut dec)));
     }
     Ok(f(Content::Stream(&mut reader)))
+}
+
+/// A gzip decoder whose errors say that the gzip data is at fault.
+struct Gzip<R>(flate2::bufread::MultiGzDecoder<R>);
+
+impl<R: BufRead> Read for Gzip<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            let what = if e.kind() == io::ErrorKind::UnexpectedEof {
+                "truncated gzip data".to_string()
+            } else {
+                format!("corrupt gzip data ({})", io_reason(&e))
+            };
+            io::Error::new(e.kind(), what)
+        })
+    }
 }

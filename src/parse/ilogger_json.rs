@@ -7,7 +7,7 @@
 //! kept as raw JSON for rules to look into; strings borrow from the input
 //! unless they contain escapes (`\u0027`).
 
-use super::{Diagnostics, RecordParser, Reject};
+use super::{Diagnostics, Record, RecordParser, Reject, Start};
 use crate::event::{Event, Extra, Level};
 use crate::time;
 use serde::Deserialize;
@@ -51,16 +51,12 @@ pub(crate) fn level_from_name(name: &str) -> Option<Level> {
 }
 
 impl RecordParser for IloggerJson {
-    fn is_record_start(&self, line: &[u8]) -> bool {
-        line.first() == Some(&b'{')
+    fn record_start(&self, line: &[u8]) -> Option<Start> {
+        (line.first() == Some(&b'{')).then(Start::default)
     }
 
-    fn parse<'a>(
-        &self,
-        text: &'a str,
-        line: u64,
-        diag: &mut Diagnostics,
-    ) -> Result<Event<'a>, Reject> {
+    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
+        let (text, line) = (rec.text, rec.line);
         let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Entry<'a>>();
         let entry = match stream.next() {
             Some(Ok(e)) => e,
@@ -113,13 +109,12 @@ impl RecordParser for IloggerJson {
 mod tests {
     use super::*;
     use crate::event::FieldValue;
+    use crate::parse::parse_one;
 
     #[test]
     fn compact_object_with_escapes_and_state() {
         let text = r#"{"Timestamp":"2024-01-15T08:30:05.123\u002B00:00","EventId":18,"LogLevel":"Information","Category":"C","Message":"to \u0027x\u0027","State":{"Message":"m","{OriginalFormat}":"to \u0027{Endpoint}\u0027"}}"#;
-        let ev = IloggerJson
-            .parse(text, 2, &mut Diagnostics::default())
-            .unwrap();
+        let ev = parse_one(&IloggerJson, text, 2, &mut Diagnostics::default()).unwrap();
         assert_eq!(ev.message, "to 'x'");
         assert_eq!(ev.event_id, Some(18));
         assert_eq!(ev.time.unwrap().to_string(), "2024-01-15T08:30:05.123Z");
@@ -132,12 +127,16 @@ mod tests {
     #[test]
     fn truncated_and_trailing_garbage() {
         let mut d = Diagnostics::default();
-        assert!(IloggerJson.parse("{\"Message\":\"x", 9, &mut d).is_err());
+        assert!(parse_one(&IloggerJson, "{\"Message\":\"x", 9, &mut d).is_err());
         assert_eq!(d.truncated, Some(9));
         let mut d = Diagnostics::default();
-        let ev = IloggerJson
-            .parse("{\"Message\":\"x\"}\nnot json\nmore", 1, &mut d)
-            .unwrap();
+        let ev = parse_one(
+            &IloggerJson,
+            "{\"Message\":\"x\"}\nnot json\nmore",
+            1,
+            &mut d,
+        )
+        .unwrap();
         assert_eq!(ev.message, "x");
         assert_eq!(d.unparsed_lines, 2);
         assert_eq!(d.unparsed_samples[0].0, 2);

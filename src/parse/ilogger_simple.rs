@@ -8,9 +8,9 @@
 //! at column 0 before, and unpadded after a bare `\n` on Windows.
 
 use super::text_util::{
-    is_exception_header, is_stack_line, join, lines, skip_csi, split_inline_exception,
+    is_exception_header, is_stack_line, join, skip_csi, split_inline_exception,
 };
-use super::{Diagnostics, RecordParser, Reject};
+use super::{Diagnostics, Record, RecordParser, Reject, Start};
 use crate::event::{Event, Level};
 use crate::time;
 use std::borrow::Cow;
@@ -24,73 +24,71 @@ const PAD: &str = "      ";
 /// Timestamp prefixes longer than this are not timestamps.
 const MAX_PREFIX: usize = 48;
 
-/// The parts of a record's first line.
-pub(crate) struct Header<'a> {
-    /// The timestamp prefix as written (may be empty).
-    pub(crate) prefix: &'a str,
-    pub(crate) level: Level,
-    pub(crate) category: &'a str,
-    pub(crate) event_id: i32,
-    /// What follows `]` on the same line (SingleLine mode), without the space.
-    pub(crate) rest: &'a str,
-}
+/// The marks of a header's [`Start`]: byte offsets into the line, each at
+/// an ASCII byte (so slicing the line's `&str` there is safe).
+const PREFIX_END: usize = 0;
+const CATEGORY_START: usize = 1;
+const CATEGORY_END: usize = 2;
+/// Where the text after `]` starts (SingleLine mode), or the line length.
+const REST: usize = 3;
 
 fn level_at(b: &[u8], i: usize) -> Option<Level> {
-    Some(match b.get(i..i + 4)? {
-        b"trce" => Level::Trace,
-        b"dbug" => Level::Debug,
-        b"info" => Level::Info,
-        b"warn" => Level::Warning,
-        b"fail" => Level::Error,
-        b"crit" => Level::Critical,
+    let word: [u8; 4] = b.get(i..i + 4)?.try_into().ok()?;
+    Some(match u32::from_le_bytes(word) {
+        w if w == u32::from_le_bytes(*b"info") => Level::Info,
+        w if w == u32::from_le_bytes(*b"dbug") => Level::Debug,
+        w if w == u32::from_le_bytes(*b"trce") => Level::Trace,
+        w if w == u32::from_le_bytes(*b"warn") => Level::Warning,
+        w if w == u32::from_le_bytes(*b"fail") => Level::Error,
+        w if w == u32::from_le_bytes(*b"crit") => Level::Critical,
         _ => return None,
     })
 }
 
-/// Characters a `TimestampFormat` output may contain (digits, separators,
-/// `T`, `Z`, AM/PM, offsets).
-fn is_prefix_byte(c: u8) -> bool {
-    c.is_ascii_digit()
-        || matches!(
-            c,
-            b'-' | b':'
-                | b'/'
-                | b'.'
-                | b','
-                | b' '
-                | b'+'
-                | b'T'
-                | b'Z'
-                | b'A'
-                | b'P'
-                | b'M'
-                | b'['
-                | b']'
-        )
-}
+/// Bytes a `TimestampFormat` output may contain (digits, separators, `T`,
+/// `Z`, AM/PM, offsets, brackets). No lowercase letter is among them, so
+/// the first lowercase letter of a header is where its level word starts.
+const PREFIX_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = true;
+        c += 1;
+    }
+    let extra = b"-:/., +TZAPM[]";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// Reads a record's first line; `None` when it is not one.
-pub(crate) fn header(line: &str) -> Option<Header<'_>> {
-    let b = line.as_bytes();
+pub(crate) fn header(b: &[u8]) -> Option<Start> {
     if b.first().is_none_or(|c| c.is_ascii_whitespace()) {
         return None;
     }
-    let mut i = 0;
-    let mut prefix_end = 0;
-    let level = loop {
-        if i > MAX_PREFIX {
-            return None;
+    // The timestamp prefix: a tight scan, with ANSI colour codes (rare)
+    // skipped where they interrupt it.
+    let window = &b[..b.len().min(MAX_PREFIX + 1)];
+    let mut i = window.iter().position(|&c| !PREFIX_BYTES[c as usize])?;
+    let mut prefix_end = i;
+    while b.get(i) == Some(&0x1b) {
+        i = skip_csi(b, i)?;
+        let more = b[i..]
+            .iter()
+            .take(MAX_PREFIX)
+            .position(|&c| !PREFIX_BYTES[c as usize])?;
+        if more > 0 {
+            prefix_end = i + more;
         }
-        match *b.get(i)? {
-            0x1b => i = skip_csi(b, i)?,
-            _ if level_at(b, i).is_some() => break level_at(b, i)?,
-            c if is_prefix_byte(c) => {
-                i += 1;
-                prefix_end = i;
-            }
-            _ => return None,
-        }
-    };
+        i += more;
+    }
+    if i > MAX_PREFIX + 16 {
+        return None;
+    }
+    let level = level_at(b, i)?;
     i += 4;
     while b.get(i) == Some(&0x1b) {
         i = skip_csi(b, i)?;
@@ -100,112 +98,142 @@ pub(crate) fn header(line: &str) -> Option<Header<'_>> {
     }
     let cat_start = i + 2;
     let token_end = memchr::memchr(b' ', &b[cat_start..]).map_or(b.len(), |p| cat_start + p);
-    let token = &line[cat_start..token_end];
-    let open = token.rfind('[')?;
-    let id_text = token[open + 1..].strip_suffix(']')?;
-    if open == 0 || id_text.is_empty() {
+    if b[token_end - 1] != b']' {
         return None;
     }
-    let event_id: i32 = id_text.parse().ok()?;
-    let rest = line.get(token_end + 1..).unwrap_or("");
-    Some(Header {
-        prefix: line[..prefix_end].trim(),
-        level,
-        category: &token[..open],
-        event_id,
-        rest,
+    let open = cat_start + memchr::memrchr(b'[', &b[cat_start..token_end])?;
+    let id = &b[open + 1..token_end - 1];
+    if open == cat_start || id.is_empty() {
+        return None;
+    }
+    let mut marks = [0; 4];
+    marks[PREFIX_END] = prefix_end;
+    marks[CATEGORY_START] = cat_start;
+    marks[CATEGORY_END] = open;
+    marks[REST] = (token_end + 1).min(b.len());
+    Some(Start {
+        level: Some(level),
+        event_id: parse_i32(id)?,
+        marks,
     })
 }
 
-impl RecordParser for IloggerSimple {
-    fn is_record_start(&self, line: &[u8]) -> bool {
-        // Cheap rejections first: padded continuation lines and stack frames.
-        match line.first() {
-            Some(c)
-                if c.is_ascii_digit()
-                    || matches!(c, b'[' | 0x1b | b't' | b'd' | b'i' | b'w' | b'f' | b'c') =>
-            {
-                std::str::from_utf8(line).is_ok_and(|l| header(l).is_some())
-            }
-            _ => false,
-        }
+/// A decimal `i32` with an optional minus sign.
+fn parse_i32(b: &[u8]) -> Option<i32> {
+    let (neg, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 10 {
+        return None;
     }
-    fn parse<'a>(
-        &self,
-        text: &'a str,
-        line: u64,
-        diag: &mut Diagnostics,
-    ) -> Result<Event<'a>, Reject> {
-        let mut it = lines(text);
-        let first = it.next().unwrap_or("");
-        let h = header(first).ok_or(Reject {
-            why: "not a console log header",
-        })?;
-        let time = if h.prefix.is_empty() {
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    i32::try_from(if neg { -v } else { v }).ok()
+}
+
+impl RecordParser for IloggerSimple {
+    fn record_start(&self, line: &[u8]) -> Option<Start> {
+        header(line)
+    }
+
+    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
+        let first = rec.lines[0];
+        let m = rec.start.marks;
+        let prefix = first[..m[PREFIX_END]].trim();
+        let time = if prefix.is_empty() {
             None
         } else {
-            let t = time::parse(h.prefix);
+            let t = time::parse(prefix);
             if t.is_none() {
-                diag.bad_timestamps.add(line);
+                diag.bad_timestamps.add(rec.line);
             }
             t
         };
         let mut ev = Event {
-            line,
+            line: rec.line,
             time,
-            level: Some(h.level),
-            category: Some(Cow::Borrowed(h.category)),
-            event_id: Some(h.event_id),
+            level: rec.start.level,
+            category: Some(Cow::Borrowed(&first[m[CATEGORY_START]..m[CATEGORY_END]])),
+            event_id: Some(rec.start.event_id),
             ..Event::default()
         };
-        if !h.rest.is_empty() {
+        if m[REST] < first.len() {
             // SingleLine mode: scopes, message and exception on this line.
-            let (msg, exc) = split_inline_exception(h.rest);
+            let (msg, exc) = split_inline_exception(&first[m[REST]..]);
             ev.message = Cow::Borrowed(msg);
             ev.exception = exc.map(Cow::Borrowed);
             return Ok(ev);
         }
-        let mut message: Vec<&'a str> = Vec::new();
-        let mut exception: Vec<&'a str> = Vec::new();
-        for (n, raw) in it.enumerate() {
-            let l = raw.strip_prefix(PAD).unwrap_or(raw);
-            if n == 0 && l.starts_with("=> ") {
-                ev.scopes = Some(Cow::Borrowed(&l[3..]));
-            } else if !exception.is_empty() || is_exception_header(l) || is_stack_line(l) {
-                exception.push(l);
-            } else {
-                message.push(l);
-            }
+        let body = &rec.lines[1..];
+        let mut msg_start = 0;
+        if let Some(scopes) = body.first().and_then(|l| unpad(l).strip_prefix("=> ")) {
+            ev.scopes = Some(Cow::Borrowed(scopes));
+            msg_start = 1;
         }
-        ev.message = join(&message);
-        if !exception.is_empty() {
-            ev.exception = Some(join(&exception));
+        let exc_start = body[msg_start..]
+            .iter()
+            .position(|l| {
+                let l = unpad(l);
+                is_exception_header(l) || is_stack_line(l)
+            })
+            .map_or(body.len(), |p| msg_start + p);
+        ev.message = join(&body[msg_start..exc_start], unpad);
+        if let Some(first_line) = body.get(exc_start) {
+            // The exception is kept as written (padding included): it is
+            // only searched and shown, and borrowing it costs nothing.
+            let at = first_line.as_ptr() as usize - rec.text.as_ptr() as usize;
+            ev.exception = Some(Cow::Borrowed(unpad(&rec.text[at..])));
         }
         Ok(ev)
     }
 }
 
+/// A continuation line without the formatter's 6-space padding (lines
+/// written unpadded, such as pre-.NET 5 exceptions, are left alone).
+fn unpad(line: &str) -> &str {
+    line.strip_prefix(PAD).unwrap_or(line)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::parse_one;
+
+    /// (prefix, level, category, event id, rest) of a header line.
+    fn parts(line: &str) -> Option<(&str, Level, &str, i32, &str)> {
+        let h = header(line.as_bytes())?;
+        let m = h.marks;
+        Some((
+            line[..m[PREFIX_END]].trim(),
+            h.level?,
+            &line[m[CATEGORY_START]..m[CATEGORY_END]],
+            h.event_id,
+            &line[m[REST]..],
+        ))
+    }
 
     #[test]
     fn headers_with_prefixes_and_colours() {
-        let h = header(
-            "08:30:07 \x1b[41m\x1b[1m\x1b[37mcrit\x1b[39m\x1b[22m\x1b[49m: ChatSample.Program[0]",
-        )
-        .unwrap();
         assert_eq!(
-            (h.prefix, h.level, h.category, h.event_id),
-            ("08:30:07", Level::Critical, "ChatSample.Program", 0)
+            parts(
+                "08:30:07 \x1b[41m\x1b[1m\x1b[37mcrit\x1b[39m\x1b[22m\x1b[49m: ChatSample.Program[0]"
+            ),
+            Some(("08:30:07", Level::Critical, "ChatSample.Program", 0, ""))
         );
-        let h = header(
+        let h = parts(
             "2024-01-15T08:30:05.123+00:00 info: Microsoft.Azure.SignalR.ServiceConnection[20]",
-        )
-        .unwrap();
-        assert_eq!(h.prefix, "2024-01-15T08:30:05.123+00:00");
-        let h = header("08:30:05info: A.B[-3] => s msg").unwrap();
-        assert_eq!((h.prefix, h.event_id, h.rest), ("08:30:05", -3, "=> s msg"));
+        );
+        assert_eq!(h.unwrap().0, "2024-01-15T08:30:05.123+00:00");
+        assert_eq!(
+            parts("08:30:05info: A.B[-3] => s msg"),
+            Some(("08:30:05", Level::Info, "A.B", -3, "=> s msg"))
+        );
     }
 
     #[test]
@@ -218,23 +246,21 @@ mod tests {
             "System.Exception: info: A[1]",
             "info: [1]",
         ] {
-            assert!(header(l).is_none(), "{l:?}");
+            assert!(header(l.as_bytes()).is_none(), "{l:?}");
         }
     }
 
     #[test]
     fn record_with_scopes_message_and_exception() {
         let text = "fail: A.B[1]\n      => Span:1 => Conn:2\n      Failed.\n      second\n      System.X.FooException (0x1): bad\n         at A.B()\n      --- End of stack trace from previous location ---";
-        let ev = IloggerSimple
-            .parse(text, 7, &mut Diagnostics::default())
-            .unwrap();
+        let ev = parse_one(&IloggerSimple, text, 7, &mut Diagnostics::default()).unwrap();
         assert_eq!(ev.line, 7);
         assert_eq!(ev.scopes.as_deref(), Some("Span:1 => Conn:2"));
         assert_eq!(ev.message, "Failed.\nsecond");
         assert_eq!(
             ev.exception.as_deref(),
             Some(
-                "System.X.FooException (0x1): bad\n   at A.B()\n--- End of stack trace from previous location ---"
+                "System.X.FooException (0x1): bad\n         at A.B()\n      --- End of stack trace from previous location ---"
             )
         );
     }
@@ -242,9 +268,7 @@ mod tests {
     #[test]
     fn unparseable_prefix_is_counted() {
         let mut d = Diagnostics::default();
-        let ev = IloggerSimple
-            .parse("12:61:99 info: A[1]\n      x", 3, &mut d)
-            .unwrap();
+        let ev = parse_one(&IloggerSimple, "12:61:99 info: A[1]\n      x", 3, &mut d).unwrap();
         assert!(ev.time.is_none());
         assert_eq!(d.bad_timestamps.first, Some(3));
     }

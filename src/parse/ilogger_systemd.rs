@@ -6,7 +6,7 @@
 //! replaced by spaces by the formatter, so the exception is found inline.
 
 use super::text_util::split_inline_exception;
-use super::{Diagnostics, RecordParser, Reject};
+use super::{Diagnostics, Record, RecordParser, Reject, Start};
 use crate::event::{Event, Level};
 use crate::time;
 use std::borrow::Cow;
@@ -38,23 +38,21 @@ fn category_token(token: &str) -> Option<(&str, i32)> {
 }
 
 impl RecordParser for IloggerSystemd {
-    fn is_record_start(&self, line: &[u8]) -> bool {
-        matches!(line, [b'<', b'0'..=b'7', b'>', ..])
+    fn record_start(&self, line: &[u8]) -> Option<Start> {
+        match line {
+            [b'<', p @ b'0'..=b'7', b'>', ..] => Some(Start {
+                level: Some(priority_level(*p)),
+                ..Start::default()
+            }),
+            _ => None,
+        }
     }
 
-    fn parse<'a>(
-        &self,
-        text: &'a str,
-        line: u64,
-        diag: &mut Diagnostics,
-    ) -> Result<Event<'a>, Reject> {
+    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
+        let (text, line) = (rec.lines[0], rec.line);
         let reject = Reject {
             why: "not a systemd console log line",
         };
-        let b = text.as_bytes();
-        if !self.is_record_start(b) {
-            return Err(reject);
-        }
         let body = &text[3..];
         let mut offset = 0;
         let mut found = None;
@@ -84,7 +82,7 @@ impl RecordParser for IloggerSystemd {
         Ok(Event {
             line,
             time,
-            level: Some(priority_level(b[1])),
+            level: rec.start.level,
             category: Some(Cow::Borrowed(category)),
             event_id: Some(event_id),
             message: Cow::Borrowed(message),
@@ -97,30 +95,31 @@ impl RecordParser for IloggerSystemd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::parse_one;
 
     #[test]
     fn lines_with_and_without_timestamp() {
         let mut d = Diagnostics::default();
-        let ev = IloggerSystemd
-            .parse("<2>2024-01-15T08:30:07.000+01:00 ChatSample.Program[0] Host terminated unexpectedly", 4, &mut d)
-            .unwrap();
+        let ev = parse_one(
+            &IloggerSystemd,
+            "<2>2024-01-15T08:30:07.000+01:00 ChatSample.Program[0] Host terminated unexpectedly",
+            4,
+            &mut d,
+        )
+        .unwrap();
         assert_eq!(ev.level, Some(Level::Critical));
         assert_eq!(ev.category.as_deref(), Some("ChatSample.Program"));
         assert_eq!(ev.message, "Host terminated unexpectedly");
         assert_eq!(ev.time.unwrap().to_string(), "2024-01-15T08:30:07+01:00");
-        let ev = IloggerSystemd
-            .parse(
-                "<4>ChatSample.ChatHub[0] => ConnectionId:0HN0 Payload rejected",
-                1,
-                &mut d,
-            )
-            .unwrap();
+        let ev = parse_one(
+            &IloggerSystemd,
+            "<4>ChatSample.ChatHub[0] => ConnectionId:0HN0 Payload rejected",
+            1,
+            &mut d,
+        )
+        .unwrap();
         assert_eq!(ev.level, Some(Level::Warning));
         assert_eq!(ev.message, "=> ConnectionId:0HN0 Payload rejected");
-        assert!(
-            IloggerSystemd
-                .parse("<6>no category here at all", 1, &mut d)
-                .is_err()
-        );
+        assert!(parse_one(&IloggerSystemd, "<6>no category here at all", 1, &mut d).is_err());
     }
 }

@@ -13,7 +13,7 @@ mod ilogger_systemd;
 mod text_util;
 mod tracelistener;
 
-use crate::event::Event;
+use crate::event::{Event, Level};
 pub use diagnostics::Diagnostics;
 use std::fmt;
 pub(crate) use text_util::strip_cr;
@@ -79,20 +79,44 @@ pub struct Reject {
     pub why: &'static str,
 }
 
+/// What the record-start test learned about a record's first line, handed
+/// to [`RecordParser::parse`] so that the line is not read twice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Start {
+    /// The level, if the first line says.
+    pub level: Option<Level>,
+    /// The event id, if the first line says.
+    pub event_id: i32,
+    /// Format-specific byte offsets into the first line.
+    pub marks: [usize; 4],
+}
+
+/// One record as the splitter found it.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a, 'r> {
+    /// What the record-start test found in the first line.
+    pub start: Start,
+    /// All its text, without the final line ending.
+    pub text: &'a str,
+    /// Its lines without line endings; the first is the record start.
+    pub lines: &'r [&'a str],
+    /// The line number of the first line.
+    pub line: u64,
+}
+
 /// One text format.
 pub trait RecordParser: Sync {
-    /// True when `line` (without its line ending) starts a record. Must look
-    /// at nothing but the line: chunk cuts rely on it.
-    fn is_record_start(&self, line: &[u8]) -> bool;
+    /// `Some` when `line` (without its line ending) starts a record. Must
+    /// look at nothing but the line: chunk cuts rely on it.
+    fn record_start(&self, line: &[u8]) -> Option<Start>;
 
-    /// Parses one record: `text` holds its lines (the first is the record
-    /// start), without the final line ending; `line` is where it starts.
-    fn parse<'a>(
-        &self,
-        text: &'a str,
-        line: u64,
-        diag: &mut Diagnostics,
-    ) -> Result<Event<'a>, Reject>;
+    /// True when `line` starts a record.
+    fn is_record_start(&self, line: &[u8]) -> bool {
+        self.record_start(line).is_some()
+    }
+
+    /// Parses one record.
+    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject>;
 }
 
 /// Splits `text` into records and parses each, calling `on_event` in order.
@@ -107,17 +131,11 @@ pub fn split_records<'a>(
     let bytes = text.as_bytes();
     let mut pos = 0;
     let mut line_no = 0u64;
-    let mut current: Option<(usize, u64)> = None;
-    let mut emit = |start: usize, end: usize, first: u64, last: u64, diag: &mut Diagnostics| {
-        let rec = text_util::trim_eol(&text[start..end]);
-        match parser.parse(rec, first, diag) {
-            Ok(ev) => {
-                diag.records += 1;
-                on_event(&ev);
-            }
-            Err(r) => diag.unparsed(first, last - first + 1, r.why),
-        }
-    };
+    // The record being gathered: where it starts, its first line, its lines.
+    let mut start = 0;
+    let mut first = 0;
+    let mut found = Start::default();
+    let mut lines: Vec<&'a str> = Vec::with_capacity(16);
     while pos < bytes.len() {
         let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
         line_no += 1;
@@ -126,20 +144,76 @@ pub fn split_records<'a>(
             diag.long_lines.add(line_no);
         }
         diag.longest_line = diag.longest_line.max(line.len() as u64);
-        if parser.is_record_start(line) {
-            if let Some((start, first)) = current {
-                emit(start, pos, first, line_no - 1, diag);
+        if let Some(s) = parser.record_start(line) {
+            if !lines.is_empty() {
+                let rec = Record {
+                    start: found,
+                    text: text_util::trim_eol(&text[start..pos]),
+                    lines: &lines,
+                    line: first,
+                };
+                emit(parser, &rec, diag, &mut on_event);
+                lines.clear();
             }
-            current = Some((pos, line_no));
-        } else if current.is_none() && !text_util::is_blank(line) {
+            start = pos;
+            first = line_no;
+            found = s;
+            lines.push(&text[pos..pos + line.len()]);
+        } else if !lines.is_empty() {
+            lines.push(&text[pos..pos + line.len()]);
+        } else if !text_util::is_blank(line) {
             diag.unparsed(line_no, 1, "before the first record");
         }
         pos = end + 1;
     }
-    if let Some((start, first)) = current {
-        emit(start, bytes.len(), first, line_no, diag);
+    if !lines.is_empty() {
+        let rec = Record {
+            start: found,
+            text: text_util::trim_eol(&text[start..]),
+            lines: &lines,
+            line: first,
+        };
+        emit(parser, &rec, diag, &mut on_event);
     }
     diag.lines += line_no;
+}
+
+fn emit<'a>(
+    parser: &dyn RecordParser,
+    rec: &Record<'a, '_>,
+    diag: &mut Diagnostics,
+    on_event: &mut impl FnMut(&Event<'a>),
+) {
+    match parser.parse(rec, diag) {
+        Ok(ev) => {
+            diag.records += 1;
+            on_event(&ev);
+        }
+        Err(r) => diag.unparsed(rec.line, rec.lines.len() as u64, r.why),
+    }
+}
+
+/// Parses `text` as one record (for tests of single parsers).
+#[cfg(test)]
+pub(crate) fn parse_one<'a>(
+    parser: &dyn RecordParser,
+    text: &'a str,
+    line: u64,
+    diag: &mut Diagnostics,
+) -> Result<Event<'a>, Reject> {
+    let lines: Vec<&str> = text_util::lines(text).collect();
+    let start = parser.record_start(lines[0].as_bytes()).ok_or(Reject {
+        why: "not a record start",
+    })?;
+    parser.parse(
+        &Record {
+            start,
+            text,
+            lines: &lines,
+            line,
+        },
+        diag,
+    )
 }
 
 #[cfg(test)]

@@ -20,8 +20,23 @@ pub(crate) fn is_blank(line: &[u8]) -> bool {
 }
 
 /// The lines of a record, without line endings.
+#[cfg(test)]
 pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        let line = match memchr::memchr(b'\n', t.as_bytes()) {
+            Some(i) => {
+                rest = Some(&t[i + 1..]);
+                &t[..i]
+            }
+            None => {
+                rest = None;
+                t
+            }
+        };
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    })
 }
 
 /// Skips one ANSI CSI sequence (`ESC [ … final-byte`) starting at `i`;
@@ -37,12 +52,22 @@ pub(crate) fn skip_csi(b: &[u8], i: usize) -> Option<usize> {
     (j < b.len()).then_some(j + 1)
 }
 
-/// Joins lines with `\n`, borrowing when there is only one.
-pub(crate) fn join<'a>(parts: &[&'a str]) -> Cow<'a, str> {
+/// Joins lines with `\n` after `strip` (e.g. removing padding), borrowing
+/// when there is only one line: the common case costs no allocation.
+pub(crate) fn join<'a>(parts: &[&'a str], strip: impl Fn(&'a str) -> &'a str) -> Cow<'a, str> {
     match parts {
         [] => Cow::Borrowed(""),
-        [one] => Cow::Borrowed(one),
-        many => Cow::Owned(many.join("\n")),
+        [one] => Cow::Borrowed(strip(one)),
+        many => {
+            let mut s = String::with_capacity(many.iter().map(|l| l.len() + 1).sum());
+            for (i, l) in many.iter().enumerate() {
+                if i > 0 {
+                    s.push('\n');
+                }
+                s.push_str(strip(l));
+            }
+            Cow::Owned(s)
+        }
     }
 }
 
@@ -52,14 +77,19 @@ pub(crate) fn join<'a>(parts: &[&'a str]) -> Cow<'a, str> {
 /// in a message from being taken for one.
 pub(crate) fn is_exception_header(line: &str) -> bool {
     let line = line.strip_prefix("---> ").unwrap_or(line);
-    let end = line
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '`' | '+')))
-        .unwrap_or(line.len());
-    let ty = &line[..end];
-    let rest = &line[end..];
-    ty.contains('.')
-        && (ty.ends_with("Exception") || ty.ends_with("Error"))
-        && (rest.is_empty() || rest.starts_with(':') || rest.starts_with(" (0x"))
+    let b = line.as_bytes();
+    // Namespaces start with a capital letter: a cheap first test.
+    if !b.first().is_some_and(u8::is_ascii_uppercase) {
+        return false;
+    }
+    let end = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'`' | b'+')))
+        .unwrap_or(b.len());
+    let (ty, rest) = (&b[..end], &b[end..]);
+    (ty.ends_with(b"Exception") || ty.ends_with(b"Error"))
+        && ty.contains(&b'.')
+        && (rest.is_empty() || rest[0] == b':' || rest.starts_with(b" (0x"))
 }
 
 /// True for a stack frame or the async boundary marker.
@@ -116,6 +146,13 @@ mod tests {
             split_inline_exception("no exception here"),
             ("no exception here", None)
         );
+    }
+
+    #[test]
+    fn lines_strip_endings() {
+        let v: Vec<&str> = lines("a\r\nb\n\nc").collect();
+        assert_eq!(v, ["a", "b", "", "c"]);
+        assert_eq!(lines("").collect::<Vec<_>>(), [""]);
     }
 
     #[test]

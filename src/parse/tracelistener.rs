@@ -8,8 +8,7 @@
 //! SignalR SDK writes `[Category]Message` with id 0; `DateTime=` (UTC) is
 //! the only timestamp such a file can carry.
 
-use super::text_util::{join, lines};
-use super::{Diagnostics, RecordParser, Reject};
+use super::{Diagnostics, Record, RecordParser, Reject, Start};
 use crate::event::{Event, Extra, Level};
 use crate::time;
 use std::borrow::Cow;
@@ -82,26 +81,27 @@ fn footer(line: &str) -> Option<(&str, &str)> {
 }
 
 impl RecordParser for TraceListener {
-    fn is_record_start(&self, line: &[u8]) -> bool {
-        !matches!(line.first(), None | Some(b' ' | b'\t')) && header(line).is_some()
+    fn record_start(&self, line: &[u8]) -> Option<Start> {
+        if matches!(line.first(), None | Some(b' ' | b'\t')) {
+            return None;
+        }
+        let (source_end, level, event_id, msg_start) = header(line)?;
+        Some(Start {
+            level: Some(level),
+            event_id,
+            marks: [source_end, msg_start, 0, 0],
+        })
     }
 
-    fn parse<'a>(
-        &self,
-        text: &'a str,
-        line: u64,
-        diag: &mut Diagnostics,
-    ) -> Result<Event<'a>, Reject> {
-        let mut it = lines(text);
-        let first = it.next().unwrap_or("");
-        let (source_end, level, id, msg_start) = header(first.as_bytes()).ok_or(Reject {
-            why: "not a trace listener header",
-        })?;
+    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
+        let first = rec.lines[0];
+        let [source_end, msg_start, ..] = rec.start.marks;
         let source = &first[..source_end];
-        let mut message = vec![&first[msg_start..]];
+        let mut head = &first[msg_start..];
+        let mut more: Vec<&'a str> = Vec::new();
         let (mut process_id, mut thread_id, mut time) = (None, None, None);
         let mut in_callstack = false;
-        for l in it {
+        for &l in &rec.lines[1..] {
             if let Some((key, value)) = footer(l) {
                 in_callstack = key == "Callstack";
                 match key {
@@ -110,33 +110,38 @@ impl RecordParser for TraceListener {
                     "DateTime" => {
                         time = time::parse(value);
                         if time.is_none() {
-                            diag.bad_timestamps.add(line);
+                            diag.bad_timestamps.add(rec.line);
                         }
                     }
                     _ => {}
                 }
             } else if !(in_callstack && l.starts_with(' ')) {
                 in_callstack = false;
-                message.push(l);
+                more.push(l);
             }
         }
         // `[Category]Message`, as the Azure SignalR SDK writes it.
         let mut category = source;
-        if let Some((cat, msg)) = message[0]
+        if let Some((cat, msg)) = head
             .strip_prefix('[')
             .and_then(|inner| inner.split_once(']'))
             .filter(|(cat, _)| !cat.is_empty() && !cat.contains(' '))
         {
             category = cat;
-            message[0] = msg;
+            head = msg;
         }
+        let message = if more.is_empty() {
+            Cow::Borrowed(head)
+        } else {
+            Cow::Owned(format!("{head}\n{}", more.join("\n")))
+        };
         Ok(Event {
-            line,
+            line: rec.line,
             time,
-            level: Some(level),
+            level: rec.start.level,
             category: Some(Cow::Borrowed(category)),
-            event_id: Some(id),
-            message: join(&message),
+            event_id: Some(rec.start.event_id),
+            message,
             extra: Extra::Trace {
                 source,
                 process_id,
@@ -151,6 +156,7 @@ impl RecordParser for TraceListener {
 mod tests {
     use super::*;
     use crate::event::FieldValue;
+    use crate::parse::parse_one;
 
     #[test]
     fn headers() {
@@ -165,9 +171,7 @@ mod tests {
     #[test]
     fn record_with_continuation_and_footers() {
         let text = "Microsoft.Azure.SignalR Error: 0 : [Microsoft.Azure.SignalR.AspNet.ServiceConnection]Failed: line one\r\nline two\r\n    ProcessId=7312\r\n    ThreadId=9\r\n    DateTime=2024-01-15T08:30:06.0070000Z\r\n    Callstack=   at A.B()\r\n   at C.D()";
-        let ev = TraceListener
-            .parse(text, 5, &mut Diagnostics::default())
-            .unwrap();
+        let ev = parse_one(&TraceListener, text, 5, &mut Diagnostics::default()).unwrap();
         assert_eq!(
             ev.category.as_deref(),
             Some("Microsoft.Azure.SignalR.AspNet.ServiceConnection")
@@ -184,13 +188,13 @@ mod tests {
 
     #[test]
     fn classic_source_is_the_category() {
-        let ev = TraceListener
-            .parse(
-                "SignalR.Transports.TransportHeartBeat Information: 0 : Connection 9aa is New.",
-                1,
-                &mut Diagnostics::default(),
-            )
-            .unwrap();
+        let ev = parse_one(
+            &TraceListener,
+            "SignalR.Transports.TransportHeartBeat Information: 0 : Connection 9aa is New.",
+            1,
+            &mut Diagnostics::default(),
+        )
+        .unwrap();
         assert_eq!(
             ev.category.as_deref(),
             Some("SignalR.Transports.TransportHeartBeat")

@@ -1,0 +1,8 @@
+//! End-to-end tests of the `asrs-logscan` binary and its library, as one
+//! test binary (faster to build than one per file).
+
+mod bad_input;
+mod formats;
+mod invariance;
+mod sources;
+mod util;

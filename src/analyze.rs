@@ -10,6 +10,8 @@ use crate::input::{self, Content, InputSpec, detect};
 use crate::parse::{Diagnostics, Format};
 use crate::scan::{self, ScanOptions, Scanned};
 use crate::summary::{InputSummary, Summary};
+use crate::time::{TimeContext, Zone};
+use chrono::NaiveDate;
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::io::Read;
@@ -21,6 +23,110 @@ pub struct AnalyzeOptions {
     pub format: Option<Format>,
     /// Chunking and streaming sizes.
     pub scan: ScanOptions,
+    /// `--tz` and `--date`.
+    pub clocks: ClockSettings,
+}
+
+/// `--tz [FILE=]ZONE` and `--date [FILE=]DATE` as given: for every input,
+/// or for the input whose path (or, when unambiguous, file name) is FILE.
+#[derive(Debug, Clone, Default)]
+pub struct ClockSettings {
+    /// Zones: (FILE or `None` for all, zone).
+    pub zones: Vec<(Option<String>, Zone)>,
+    /// Dates: (FILE or `None` for all, date).
+    pub dates: Vec<(Option<String>, NaiveDate)>,
+}
+
+impl ClockSettings {
+    /// Reads one `--tz` value.
+    pub fn add_zone(&mut self, arg: &str) -> Result<(), String> {
+        let (file, zone) = split_file(arg);
+        self.zones.push((file, Zone::parse(zone)?));
+        Ok(())
+    }
+
+    /// Reads one `--date` value.
+    pub fn add_date(&mut self, arg: &str) -> Result<(), String> {
+        let (file, date) = split_file(arg);
+        let d = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+            .map_err(|_| format!("`{date}` is not a date (use YYYY-MM-DD)"))?;
+        self.dates.push((file, d));
+        Ok(())
+    }
+
+    /// Checks that every FILE names exactly one of `paths`.
+    pub fn check(&self, paths: &[&str]) -> Result<(), String> {
+        let files = self.zones.iter().filter_map(|z| z.0.as_ref());
+        for file in files.chain(self.dates.iter().filter_map(|d| d.0.as_ref())) {
+            match matching(file, paths) {
+                Matches::One(_) => {}
+                Matches::None => return Err(format!("`{file}` names no input")),
+                Matches::Many(n) => {
+                    return Err(format!(
+                        "`{file}` is the name of {n} inputs; give its path as on the command line"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The clock of the input at `path` among `paths`: a FILE= setting for
+    /// it wins over one for all inputs.
+    pub fn for_input(&self, path: &str, paths: &[&str]) -> TimeContext {
+        let mine = |file: &Option<String>| match file {
+            None => Some(false),
+            Some(f) => matches!(matching(f, paths), Matches::One(p) if p == path).then_some(true),
+        };
+        fn pick<T: Copy>(
+            items: &[(Option<String>, T)],
+            mine: &dyn Fn(&Option<String>) -> Option<bool>,
+        ) -> Option<T> {
+            let mut best = None;
+            for (file, v) in items {
+                match mine(file) {
+                    Some(true) => return Some(*v),
+                    Some(false) => best = Some(*v),
+                    None => {}
+                }
+            }
+            best
+        }
+        TimeContext {
+            zone: pick(&self.zones, &mine),
+            date: pick(&self.dates, &mine),
+        }
+    }
+}
+
+/// `FILE=VALUE` or `VALUE` (zones and dates never contain `=`).
+fn split_file(arg: &str) -> (Option<String>, &str) {
+    match arg.rsplit_once('=') {
+        Some((file, value)) => (Some(file.to_string()), value),
+        None => (None, arg),
+    }
+}
+
+enum Matches<'p> {
+    None,
+    One(&'p str),
+    Many(usize),
+}
+
+/// The inputs FILE names: its exact path, else its file name.
+fn matching<'p>(file: &str, paths: &[&'p str]) -> Matches<'p> {
+    if let Some(p) = paths.iter().find(|p| **p == file) {
+        return Matches::One(p);
+    }
+    let named: Vec<&&str> = paths
+        .iter()
+        .filter(|p| p.rsplit(['/', '\\', ':']).next() == Some(file))
+        .collect();
+    match named.as_slice() {
+        [] => Matches::None,
+        [one] => Matches::One(one),
+        many => Matches::Many(many.len()),
+    }
 }
 
 /// Everything learned about one input.
@@ -44,13 +150,23 @@ pub struct InputResult {
     pub error: Option<String>,
     /// Why a file found in a directory was passed over.
     pub skipped: Option<String>,
+    /// The zone and date applied to naive timestamps.
+    pub clock: TimeContext,
 }
 
 /// Analyzes every input, in parallel, returning results in input order.
 /// A directory argument of which nothing could be read gets a result of
 /// its own with that error, after the others.
 pub fn analyze(specs: &[InputSpec], opts: &AnalyzeOptions) -> Vec<InputResult> {
-    let mut results: Vec<InputResult> = specs.par_iter().map(|s| analyze_one(s, opts)).collect();
+    let paths: Vec<&str> = specs.iter().map(|s| s.path.as_str()).collect();
+    let mut results: Vec<InputResult> = specs
+        .par_iter()
+        .map(|s| {
+            let mut mine = opts.clone();
+            mine.scan.clock = opts.clocks.for_input(&s.path, &paths);
+            analyze_one(s, &mine)
+        })
+        .collect();
     let mut dirs: Vec<&str> = specs.iter().filter_map(|s| s.found_in.as_deref()).collect();
     dirs.dedup();
     for dir in dirs {
@@ -82,6 +198,7 @@ pub fn analyze(specs: &[InputSpec], opts: &AnalyzeOptions) -> Vec<InputResult> {
 pub fn analyze_one(spec: &InputSpec, opts: &AnalyzeOptions) -> InputResult {
     let mut result = InputResult {
         path: spec.path.clone(),
+        clock: opts.scan.clock,
         ..InputResult::default()
     };
     let outcome = input::with_content(&spec.origin, |content| match content {
@@ -229,5 +346,33 @@ impl Read for CountingReader<'_> {
         let n = self.inner.read(buf)?;
         self.count += n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_settings_match_paths_and_file_names() {
+        let mut c = ClockSettings::default();
+        c.add_zone("+02:00").unwrap();
+        c.add_zone("logs/app.log=Europe/Berlin").unwrap();
+        c.add_date("client.txt=2024-03-02").unwrap();
+        let paths = ["logs/app.log", "other/client.txt", "x.zip:LogFiles/app.log"];
+        assert!(c.check(&paths).is_ok());
+        let app = c.for_input("logs/app.log", &paths);
+        assert_eq!(app.zone.unwrap().to_string(), "Europe/Berlin");
+        assert_eq!(app.date, None);
+        let client = c.for_input("other/client.txt", &paths);
+        assert_eq!(client.zone, Some(Zone::Fixed(7200)));
+        assert_eq!(client.date, NaiveDate::from_ymd_opt(2024, 3, 2));
+        let mut bad = ClockSettings::default();
+        bad.add_zone("app.log=UTC").unwrap();
+        assert!(bad.check(&paths).unwrap_err().contains("2 inputs"));
+        bad.zones[0].0 = Some("nope.log".into());
+        assert!(bad.check(&paths).unwrap_err().contains("names no input"));
+        assert!(c.add_date("2024-13-01").is_err());
+        assert!(c.add_zone("Nowhere/Land").is_err());
     }
 }

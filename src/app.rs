@@ -26,7 +26,21 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
     if let Some(w) = cli.window {
         opts.scan.window = w;
     }
+    for tz in &cli.tz {
+        opts.clocks
+            .add_zone(tz)
+            .map_err(|e| anyhow::anyhow!("--tz {tz}: {e}"))?;
+    }
+    for date in &cli.date {
+        opts.clocks
+            .add_date(date)
+            .map_err(|e| anyhow::anyhow!("--date {date}: {e}"))?;
+    }
     let specs = input::expand(&cli.paths);
+    let paths: Vec<&str> = specs.iter().map(|s| s.path.as_str()).collect();
+    opts.clocks
+        .check(&paths)
+        .map_err(|e| anyhow::anyhow!("--tz/--date: {e}"))?;
     let results = analyze::analyze(&specs, &opts);
     let report = Report::build(&results);
     let text = if cli.json {

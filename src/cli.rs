@@ -22,6 +22,16 @@ pub(crate) struct Cli {
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub(crate) fail_on: FailOn,
 
+    /// Time zone of naive timestamps: an offset (+01:00) or IANA name
+    /// (Europe/Berlin), for all inputs or one (FILE=ZONE). Repeatable.
+    #[arg(long, value_name = "[FILE=]ZONE")]
+    pub(crate) tz: Vec<String>,
+
+    /// Date of timestamps that have only a time of day (YYYY-MM-DD), for all
+    /// inputs or one (FILE=DATE). Repeatable.
+    #[arg(long, value_name = "[FILE=]DATE")]
+    pub(crate) date: Vec<String>,
+
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub(crate) threads: Option<usize>,

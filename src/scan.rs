@@ -11,6 +11,7 @@
 use crate::event::Event;
 use crate::input::chunk;
 use crate::parse::{self, Diagnostics, RecordParser};
+use crate::time::TimeContext;
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::io::{self, Read};
@@ -31,9 +32,11 @@ pub trait Collector: Sync {
     fn append(&self, acc: &mut Self::Acc, later: Self::Acc, line_offset: u64);
 }
 
-/// How an input is cut up.
+/// How an input is read: how it is cut up, and what its clock means.
 #[derive(Debug, Clone, Copy)]
 pub struct ScanOptions {
+    /// The zone and date the user gave for this input's naive timestamps.
+    pub clock: TimeContext,
     /// Target chunk size in bytes.
     pub chunk_size: usize,
     /// Streaming read window in bytes.
@@ -45,6 +48,7 @@ pub struct ScanOptions {
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
+            clock: TimeContext::default(),
             chunk_size: 2 << 20,
             window: 32 << 20,
             max_record: 256 << 20,
@@ -79,7 +83,7 @@ pub fn scan_bytes<C: Collector>(
     let ranges = chunk::cut(bytes, opts.chunk_size, &is_start);
     let parts: Vec<Scanned<C::Acc>> = ranges
         .into_par_iter()
-        .map(|r| scan_chunk(&bytes[r], parser, collector))
+        .map(|r| scan_chunk(&bytes[r], parser, &opts.clock, collector))
         .collect();
     let mut total = Scanned {
         diag: Diagnostics::default(),
@@ -158,6 +162,7 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> (bool, Option<
 fn scan_chunk<C: Collector>(
     bytes: &[u8],
     parser: &dyn RecordParser,
+    clock: &TimeContext,
     collector: &C,
 ) -> Scanned<C::Acc> {
     let mut diag = Diagnostics::default();
@@ -180,7 +185,9 @@ fn scan_chunk<C: Collector>(
             }
         });
     }
-    parse::split_records(parser, &text, &mut diag, |ev| collector.event(&mut acc, ev));
+    parse::split_records(parser, &text, clock, &mut diag, |ev| {
+        collector.event(&mut acc, ev)
+    });
     Scanned { diag, acc }
 }
 
@@ -226,6 +233,7 @@ mod tests {
                 chunk_size: 13,
                 window,
                 max_record: 1 << 20,
+                ..ScanOptions::default()
             };
             let (s, err) = scan_stream(Vec::new(), &mut text.as_bytes(), parser, &opts, &All);
             assert!(err.is_none());

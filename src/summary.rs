@@ -24,6 +24,10 @@ pub struct InputSummary {
     categories: HashMap<String, u64, BuildHasherDefault<FxHasher>>,
     /// Events with a timestamp.
     pub timed: u64,
+    /// Of those, timestamps without an offset (local time, zone unknown).
+    pub naive: u64,
+    /// Of those, timestamps without a date (time of day only).
+    pub time_only: u64,
     /// The earliest timestamp.
     pub first: Option<Timestamp>,
     /// The latest timestamp.
@@ -135,6 +139,11 @@ impl Collector for Summary {
         }
         if let Some(t) = event.time {
             acc.timed += 1;
+            if !t.has_date {
+                acc.time_only += 1;
+            } else if t.offset_secs.is_none() {
+                acc.naive += 1;
+            }
             acc.widen(t);
         }
     }
@@ -150,6 +159,8 @@ impl Collector for Summary {
             *acc.categories.entry(k).or_insert(0) += v;
         }
         acc.timed += later.timed;
+        acc.naive += later.naive;
+        acc.time_only += later.time_only;
         for t in [later.first, later.last].into_iter().flatten() {
             acc.widen(t);
         }

@@ -246,6 +246,22 @@ fn write_systemd(e: &Entry, t: chrono::NaiveDateTime, out: &mut String) {
     out.push('\n');
 }
 
+const SERILOG_LEVELS: [&str; 6] = ["VRB", "DBG", "INF", "WRN", "ERR", "FTL"];
+
+/// Serilog's file sink with its default template (local time with offset).
+fn write_serilog(e: &Entry, t: chrono::NaiveDateTime, out: &mut String) {
+    out.push_str(&format!(
+        "{} [{}] {}\n",
+        t.format("%Y-%m-%d %H:%M:%S%.3f +01:00"),
+        SERILOG_LEVELS[e.level],
+        e.message
+    ));
+    if let Some(x) = &e.exception {
+        out.push_str(x);
+        out.push('\n');
+    }
+}
+
 /// Writes about `size` bytes of `format` (whole records only) and says how
 /// many records and bytes that was.
 pub fn generate(format: Format, size: u64, seed: u64, out: &mut dyn Write) -> io::Result<Written> {
@@ -265,6 +281,7 @@ pub fn generate(format: Format, size: u64, seed: u64, out: &mut dyn Write) -> io
                 Format::IloggerJson => write_json(&e, t, &mut buf),
                 Format::TraceListener => write_trace(&e, t, &mut rng, &mut buf),
                 Format::IloggerSystemd => write_systemd(&e, t, &mut buf),
+                Format::Text => write_serilog(&e, t, &mut buf),
             }
             written.records += 1;
         }

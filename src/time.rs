@@ -98,6 +98,111 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// A time zone the user gave for naive timestamps (`--tz`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// A fixed offset east of UTC, in seconds (`+01:00`, `Z`, `UTC`).
+    Fixed(i32),
+    /// An IANA zone (`Europe/Berlin`), daylight saving time included.
+    Iana(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// Reads `+01:00`, `-0530`, `+1`, `Z`, `UTC`, `GMT` or an IANA name.
+    pub fn parse(text: &str) -> Result<Zone, String> {
+        let t = text.trim();
+        if matches!(t, "Z" | "z" | "UTC" | "utc" | "GMT") {
+            return Ok(Zone::Fixed(0));
+        }
+        if let Some(rest) = t.strip_prefix(['+', '-']) {
+            let sign = if t.starts_with('-') { -1 } else { 1 };
+            let digits: String = rest.chars().filter(|c| *c != ':').collect();
+            let (h, m) = match digits.len() {
+                1 | 2 => (digits.parse::<i32>().ok(), Some(0)),
+                4 => (digits[..2].parse().ok(), digits[2..].parse().ok()),
+                _ => (None, None),
+            };
+            if let (Some(h), Some(m)) = (h, m)
+                && h <= 23
+                && m <= 59
+            {
+                return Ok(Zone::Fixed(sign * (h * 3600 + m * 60)));
+            }
+            return Err(format!(
+                "`{text}` is not a UTC offset (use +01:00, -0530, Z)"
+            ));
+        }
+        t.parse::<chrono_tz::Tz>().map(Zone::Iana).map_err(|_| {
+            format!("`{text}` is neither a UTC offset (+01:00) nor an IANA time zone name (Europe/Berlin)")
+        })
+    }
+
+    /// The offset this zone had at the local wall-clock time `wall`. In a
+    /// daylight-saving overlap the earlier reading wins; in a gap, the
+    /// offset just before it.
+    pub fn offset_at(&self, wall: NaiveDateTime) -> i32 {
+        use chrono::{Offset, TimeZone};
+        match self {
+            Zone::Fixed(s) => *s,
+            Zone::Iana(tz) => tz
+                .offset_from_local_datetime(&wall)
+                .earliest()
+                .unwrap_or_else(|| tz.offset_from_utc_datetime(&wall))
+                .fix()
+                .local_minus_utc(),
+        }
+    }
+}
+
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Zone::Fixed(0) => f.write_str("UTC"),
+            Zone::Fixed(s) => {
+                let sign = if *s < 0 { '-' } else { '+' };
+                let a = s.unsigned_abs();
+                write!(f, "{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60)
+            }
+            Zone::Iana(tz) => f.write_str(tz.name()),
+        }
+    }
+}
+
+/// What the user told us about an input's clock: the zone of its naive
+/// timestamps (`--tz`) and the date of its time-of-day-only ones (`--date`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeContext {
+    /// Zone for timestamps without an offset.
+    pub zone: Option<Zone>,
+    /// Date for timestamps without a date.
+    pub date: Option<NaiveDate>,
+}
+
+impl TimeContext {
+    /// Completes `t` with what the user said; timestamps the source gave
+    /// fully are returned as they are.
+    pub fn resolve(&self, mut t: Timestamp) -> Timestamp {
+        if !t.has_date
+            && let Some(d) = self.date
+        {
+            t.wall = d.and_time(t.wall.time());
+            t.has_date = true;
+        }
+        if t.offset_secs.is_none()
+            && t.has_date
+            && let Some(z) = self.zone
+        {
+            t.offset_secs = Some(z.offset_at(t.wall));
+        }
+        t
+    }
+
+    /// True when there is nothing to apply.
+    pub fn is_empty(&self) -> bool {
+        self.zone.is_none() && self.date.is_none()
+    }
+}
+
 /// Parses the timestamps loggers write: ISO 8601 / RFC 3339 with `T` or a
 /// space, 0–9 fraction digits, `Z`, `±HH:MM`, `±HHMM` or ` ±HH:MM` offsets;
 /// US `MM/dd/yyyy HH:mm:ss[ AM|PM]`; and time of day alone (`HH:mm:ss[.f]`).
@@ -345,6 +450,39 @@ mod tests {
         ] {
             assert!(parse(s).is_none(), "{s:?} should not parse");
         }
+    }
+
+    #[test]
+    fn zones_and_context() {
+        assert_eq!(Zone::parse("+01:00"), Ok(Zone::Fixed(3600)));
+        assert_eq!(Zone::parse("-0530"), Ok(Zone::Fixed(-19800)));
+        assert_eq!(Zone::parse("UTC"), Ok(Zone::Fixed(0)));
+        assert!(Zone::parse("Mars/Olympus").is_err());
+        assert!(Zone::parse("+25:00").is_err());
+        let berlin = TimeContext {
+            zone: Some(Zone::parse("Europe/Berlin").unwrap()),
+            date: None,
+        };
+        let winter = berlin.resolve(parse("2024-01-15 08:30:05").unwrap());
+        assert_eq!(winter.to_string(), "2024-01-15T08:30:05+01:00");
+        let summer = berlin.resolve(parse("2024-07-15 08:30:05").unwrap());
+        assert_eq!(summer.to_string(), "2024-07-15T08:30:05+02:00");
+        let given = berlin.resolve(parse("2024-07-15T08:30:05Z").unwrap());
+        assert_eq!(given.to_string(), "2024-07-15T08:30:05Z");
+        let dated = TimeContext {
+            zone: Some(Zone::Fixed(0)),
+            date: NaiveDate::from_ymd_opt(2024, 3, 2),
+        };
+        assert_eq!(
+            dated.resolve(parse("08:30:05").unwrap()).to_string(),
+            "2024-03-02T08:30:05Z"
+        );
+        assert_eq!(
+            TimeContext::default()
+                .resolve(parse("08:30:05").unwrap())
+                .to_string(),
+            "08:30:05"
+        );
     }
 
     #[test]

@@ -5,4 +5,5 @@ mod bad_input;
 mod formats;
 mod invariance;
 mod sources;
+mod text_formats;
 mod util;

@@ -21,9 +21,10 @@ fn directories_are_walked_in_name_order() {
         .iter()
         .map(|i| i["path"].as_str().unwrap())
         .collect();
-    assert_eq!(paths.len(), 5);
+    assert_eq!(paths.len(), 14);
     assert!(paths[0].ends_with("ilogger-json/server.json"));
-    assert!(paths[4].ends_with("tracelistener/asrs.log.txt"));
+    assert!(paths[4].ends_with("text/appservice-diagnostics-20240302.txt"));
+    assert!(paths[13].ends_with("tracelistener/asrs.log.txt"));
 }
 
 #[test]

@@ -63,18 +63,41 @@ pub fn detect(sample: &[u8]) -> Result<Detection, String> {
         .max_by_key(|&(n, c)| (*c, std::cmp::Reverse(n)))
         .expect("three candidates");
     if count == 0 {
-        return Err(if total == 0 {
-            "no text lines".to_string()
-        } else {
-            format!(
-                "none of the first {total} lines looks like ILogger console, systemd, JSON or trace listener output"
-            )
-        });
+        return text_fallback(sample, total);
     }
     let (format, what) = candidates[best];
     Ok(Detection {
         format,
         reason: format!("{count} of the first {total} lines are {what}"),
+    })
+}
+
+/// The generic `text` reader, for any readable lines no specific format
+/// fits; the reason names the logger the record starts look like.
+fn text_fallback(sample: &[u8], total: usize) -> Result<Detection, String> {
+    if total == 0 {
+        return Err("no text lines".to_string());
+    }
+    let parser = Format::Text.parser();
+    let starts: Vec<&[u8]> = sample
+        .split(|&b| b == b'\n')
+        .take(SAMPLE_LINES)
+        .map(strip_cr)
+        .filter(|l| parser.is_record_start(l))
+        .collect();
+    let reason = match starts.first() {
+        Some(first) => format!(
+            "no specific format fits; {} of the first {total} lines start a record ({})",
+            starts.len(),
+            crate::parse::text_dialect(first)
+        ),
+        None => format!(
+            "no specific format fits and no line starts with a timestamp or level; the {total} lines are read as one text record"
+        ),
+    };
+    Ok(Detection {
+        format: Format::Text,
+        reason,
     })
 }
 
@@ -140,8 +163,9 @@ mod tests {
             format_of("{\n  \"EventId\": 4,\n  \"LogLevel\": \"Information\",\n"),
             Some(Format::IloggerJson)
         );
-        assert_eq!(format_of("{\"a\":1}\n"), None);
-        assert_eq!(format_of("hello\nworld\n"), None);
+        assert_eq!(format_of("{\"a\":1}\n"), Some(Format::Text));
+        assert_eq!(format_of("hello\nworld\n"), Some(Format::Text));
+        assert_eq!(format_of("[08:30:05 INF] x\n"), Some(Format::Text));
         assert_eq!(format_of(""), None);
     }
 }

@@ -106,7 +106,7 @@ pub(crate) fn header(b: &[u8]) -> Option<Start> {
     if open == cat_start || id.is_empty() {
         return None;
     }
-    let mut marks = [0; 4];
+    let mut marks = [0; 6];
     marks[PREFIX_END] = prefix_end;
     marks[CATEGORY_START] = cat_start;
     marks[CATEGORY_END] = open;
@@ -195,9 +195,23 @@ impl RecordParser for IloggerSimple {
 }
 
 /// A continuation line without the formatter's 6-space padding (lines
-/// written unpadded, such as pre-.NET 5 exceptions, are left alone).
+/// written unpadded, such as pre-.NET 5 exceptions, are left alone), and
+/// without the timestamp a log collector puts before every line (`docker
+/// logs -t`, the App Service Linux log stream).
 fn unpad(line: &str) -> &str {
+    let line = unstamp(line);
     line.strip_prefix(PAD).unwrap_or(line)
+}
+
+/// `2022-11-11T15:10:37.632038589Z       message` → `      message`.
+fn unstamp(line: &str) -> &str {
+    if !line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return line;
+    }
+    match line.as_bytes().iter().take(40).position(|&c| c == b' ') {
+        Some(sp) if time::parse(&line[..sp]).is_some_and(|t| t.has_date) => &line[sp + 1..],
+        _ => line,
+    }
 }
 
 #[cfg(test)]
@@ -262,6 +276,20 @@ mod tests {
             Some(
                 "System.X.FooException (0x1): bad\n         at A.B()\n      --- End of stack trace from previous location ---"
             )
+        );
+    }
+
+    #[test]
+    fn collector_timestamps_before_every_line_are_removed() {
+        let text = "2022-11-11T15:10:37.634772560Z fail: Microsoft.Azure.SignalR.ServiceConnection[2]\n2022-11-11T15:10:37.634793760Z       Failed to connect to '(Primary)https://x.service.signalr.net(hub=Chat)', will retry.";
+        let ev = parse_one(&IloggerSimple, text, 1, &mut Diagnostics::default()).unwrap();
+        assert_eq!(
+            ev.time.unwrap().to_string(),
+            "2022-11-11T15:10:37.63477256Z"
+        );
+        assert_eq!(
+            ev.message,
+            "Failed to connect to '(Primary)https://x.service.signalr.net(hub=Chat)', will retry."
         );
     }
 

@@ -10,12 +10,15 @@ pub mod diagnostics;
 mod ilogger_json;
 mod ilogger_simple;
 mod ilogger_systemd;
+mod text;
 mod text_util;
 mod tracelistener;
 
 use crate::event::{Event, Level};
+use crate::time::TimeContext;
 pub use diagnostics::Diagnostics;
 use std::fmt;
+pub(crate) use text::dialect as text_dialect;
 pub(crate) use text_util::strip_cr;
 
 /// The input formats (the names are part of the public contract).
@@ -29,15 +32,19 @@ pub enum Format {
     IloggerJson,
     /// TextWriterTraceListener output such as `asrs.log.txt`.
     TraceListener,
+    /// Any other line-oriented log: Serilog, NLog, App Service, browser
+    /// consoles, bare exceptions.
+    Text,
 }
 
 impl Format {
     /// Every format this build can parse.
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 5] = [
         Format::IloggerSimple,
         Format::IloggerSystemd,
         Format::IloggerJson,
         Format::TraceListener,
+        Format::Text,
     ];
 
     /// The contract name (`--format`, JSON `inputs[].format`).
@@ -47,6 +54,7 @@ impl Format {
             Format::IloggerSystemd => "ilogger-systemd",
             Format::IloggerJson => "ilogger-json",
             Format::TraceListener => "tracelistener",
+            Format::Text => "text",
         }
     }
 
@@ -62,6 +70,7 @@ impl Format {
             Format::IloggerSystemd => &ilogger_systemd::IloggerSystemd,
             Format::IloggerJson => &ilogger_json::IloggerJson,
             Format::TraceListener => &tracelistener::TraceListener,
+            Format::Text => &text::Text,
         }
     }
 }
@@ -88,7 +97,7 @@ pub struct Start {
     /// The event id, if the first line says.
     pub event_id: i32,
     /// Format-specific byte offsets into the first line.
-    pub marks: [usize; 4],
+    pub marks: [usize; 6],
 }
 
 /// One record as the splitter found it.
@@ -115,6 +124,13 @@ pub trait RecordParser: Sync {
         self.record_start(line).is_some()
     }
 
+    /// True when lines before the first record start form a record of their
+    /// own (passed to `parse` with a default [`Start`]) rather than being
+    /// counted as unparsed.
+    fn preamble_is_record(&self) -> bool {
+        false
+    }
+
     /// Parses one record.
     fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject>;
 }
@@ -122,9 +138,11 @@ pub trait RecordParser: Sync {
 /// Splits `text` into records and parses each, calling `on_event` in order.
 /// Line numbers are local to `text` (the first line is 1). Lines before the
 /// first record start are counted as unparsed (blank lines are ignored).
+/// Each event's timestamp is completed with `clock` (`--tz`, `--date`).
 pub fn split_records<'a>(
     parser: &dyn RecordParser,
     text: &'a str,
+    clock: &TimeContext,
     diag: &mut Diagnostics,
     mut on_event: impl FnMut(&Event<'a>),
 ) {
@@ -152,7 +170,7 @@ pub fn split_records<'a>(
                     lines: &lines,
                     line: first,
                 };
-                emit(parser, &rec, diag, &mut on_event);
+                emit(parser, &rec, clock, diag, &mut on_event);
                 lines.clear();
             }
             start = pos;
@@ -161,7 +179,14 @@ pub fn split_records<'a>(
             lines.push(&text[pos..pos + line.len()]);
         } else if !lines.is_empty() {
             lines.push(&text[pos..pos + line.len()]);
-        } else if !text_util::is_blank(line) {
+        } else if text_util::is_blank(line) {
+            // Blank lines carry nothing.
+        } else if parser.preamble_is_record() {
+            start = pos;
+            first = line_no;
+            found = Start::default();
+            lines.push(&text[pos..pos + line.len()]);
+        } else {
             diag.unparsed(line_no, 1, "before the first record");
         }
         pos = end + 1;
@@ -173,7 +198,7 @@ pub fn split_records<'a>(
             lines: &lines,
             line: first,
         };
-        emit(parser, &rec, diag, &mut on_event);
+        emit(parser, &rec, clock, diag, &mut on_event);
     }
     diag.lines += line_no;
 }
@@ -181,11 +206,17 @@ pub fn split_records<'a>(
 fn emit<'a>(
     parser: &dyn RecordParser,
     rec: &Record<'a, '_>,
+    clock: &TimeContext,
     diag: &mut Diagnostics,
     on_event: &mut impl FnMut(&Event<'a>),
 ) {
     match parser.parse(rec, diag) {
-        Ok(ev) => {
+        Ok(mut ev) => {
+            if let Some(t) = ev.time.as_mut()
+                && !clock.is_empty()
+            {
+                *t = clock.resolve(*t);
+            }
             diag.records += 1;
             on_event(&ev);
         }
@@ -233,9 +264,13 @@ mod tests {
         let text = "junk\n\ninfo: A[1]\n      m1\nwarn: B[2]\n      m2\n";
         let mut diag = Diagnostics::default();
         let mut lines = Vec::new();
-        split_records(Format::IloggerSimple.parser(), text, &mut diag, |e| {
-            lines.push((e.line, e.message.to_string()))
-        });
+        split_records(
+            Format::IloggerSimple.parser(),
+            text,
+            &TimeContext::default(),
+            &mut diag,
+            |e| lines.push((e.line, e.message.to_string())),
+        );
         assert_eq!(lines, vec![(3, "m1".to_string()), (5, "m2".to_string())]);
         assert_eq!(diag.records, 2);
         assert_eq!(diag.lines, 6);

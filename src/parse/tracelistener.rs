@@ -89,7 +89,7 @@ impl RecordParser for TraceListener {
         Some(Start {
             level: Some(level),
             event_id,
-            marks: [source_end, msg_start, 0, 0],
+            marks: [source_end, msg_start, 0, 0, 0, 0],
         })
     }
 

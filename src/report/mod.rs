@@ -81,6 +81,14 @@ pub struct InputReport {
     pub top_categories: Vec<CategoryCount>,
     /// Why a file found in a directory or archive was passed over.
     pub skipped: Option<String>,
+    /// Timestamps without an offset and no `--tz` (local, zone unknown).
+    pub naive_timestamps: u64,
+    /// Timestamps without a date and no `--date` (time of day only).
+    pub time_of_day_timestamps: u64,
+    /// The zone `--tz` gave this input's naive timestamps.
+    pub time_zone: Option<String>,
+    /// The date `--date` gave this input's time-of-day timestamps.
+    pub date: Option<String>,
 }
 
 /// A category and how many records it has.
@@ -257,5 +265,9 @@ fn input_report(r: &InputResult) -> InputReport {
             })
             .collect(),
         skipped: r.skipped.clone(),
+        naive_timestamps: r.summary.naive,
+        time_of_day_timestamps: r.summary.time_only,
+        time_zone: r.clock.zone.map(|z| z.to_string()),
+        date: r.clock.date.map(|d| d.to_string()),
     }
 }

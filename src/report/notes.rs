@@ -106,6 +106,29 @@ pub(super) fn for_input(i: usize, r: &InputResult) -> Vec<Note> {
             format!("{path}: the record at line {line} is cut off by the end of the input"),
         ));
     }
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    if r.summary.naive > 0 {
+        out.push(note(
+            "warning",
+            i,
+            None,
+            format!(
+                "{path}: {} local times without a time zone; to compare them with other inputs pass --tz {name}=ZONE (an offset such as +01:00 or a zone such as Europe/Berlin)",
+                plural(r.summary.naive, "record has", "records have")
+            ),
+        ));
+    }
+    if r.summary.time_only > 0 {
+        out.push(note(
+            "warning",
+            i,
+            None,
+            format!(
+                "{path}: {} a time of day but no date; pass --date {name}=YYYY-MM-DD to date them",
+                plural(r.summary.time_only, "record has", "records have")
+            ),
+        ));
+    }
     if r.diag.records > 0 && r.summary.timed == 0 {
         let how = match r.format {
             Some(Format::TraceListener) => {
@@ -113,6 +136,9 @@ pub(super) fn for_input(i: usize, r: &InputResult) -> Vec<Note> {
             }
             Some(Format::IloggerSimple | Format::IloggerSystemd | Format::IloggerJson) => {
                 "set the console formatter's TimestampFormat (e.g. \"yyyy-MM-ddTHH:mm:ss.fffzzz \") to get them"
+            }
+            Some(Format::Text) => {
+                "configure the logger to write them (for Serilog, {Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} in the output template)"
             }
             None => "",
         };

@@ -265,6 +265,12 @@ fn parse_after_date(date: NaiveDate, rest: &[u8]) -> Option<Timestamp> {
         return None;
     }
     let (time, rest) = parse_time(&rest[1..])?;
+    with_offset(date, time, rest)
+}
+
+/// The timestamp of `date` and `time`, with the offset `rest` holds (and
+/// nothing else).
+fn with_offset(date: NaiveDate, time: NaiveTime, rest: &[u8]) -> Option<Timestamp> {
     let (offset, rest) = parse_offset(rest)?;
     if !skip_spaces(rest).is_empty() {
         return None;
@@ -308,15 +314,7 @@ fn parse_slash_date(b: &[u8]) -> Option<Timestamp> {
         }
         other => other,
     };
-    let (offset, rest) = parse_offset(rest)?;
-    if !skip_spaces(rest).is_empty() {
-        return None;
-    }
-    Some(Timestamp {
-        wall: date.and_time(time),
-        offset_secs: offset,
-        has_date: true,
-    })
+    with_offset(date, time, rest)
 }
 
 /// `H:mm:ss`, `HH:mm:ss`, with an optional `.` or `,` fraction of 1–9 digits.

@@ -8,6 +8,9 @@
 use crate::input::encoding::{self, Encoding, Utf16Reader};
 use crate::input::{self, Content, InputSpec, detect};
 use crate::parse::{Diagnostics, Format};
+use crate::rules::RuleSet;
+use crate::rules::engine::{Engine, Kept, RuleCollector};
+use crate::rules::forms::{self, RuleOutcome};
 use crate::scan::{self, ScanOptions, Scanned};
 use crate::summary::{InputSummary, Summary};
 use crate::time::{TimeContext, Zone};
@@ -15,6 +18,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::io::Read;
+use std::sync::Arc;
 
 /// What the user asked for that changes how inputs are read.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +29,10 @@ pub struct AnalyzeOptions {
     pub scan: ScanOptions,
     /// `--tz` and `--date`.
     pub clocks: ClockSettings,
+    /// The index of the input being analyzed (set by [`analyze`]).
+    pub input: usize,
+    /// The rules to run (none when `None`).
+    pub engine: Option<Arc<Engine>>,
 }
 
 /// `--tz [FILE=]ZONE` and `--date [FILE=]DATE` as given: for every input,
@@ -152,6 +160,8 @@ pub struct InputResult {
     pub skipped: Option<String>,
     /// The zone and date applied to naive timestamps.
     pub clock: TimeContext,
+    /// What each rule found (in engine order; empty without rules).
+    pub rules: Vec<RuleOutcome>,
 }
 
 /// Analyzes every input, in parallel, returning results in input order.
@@ -161,9 +171,11 @@ pub fn analyze(specs: &[InputSpec], opts: &AnalyzeOptions) -> Vec<InputResult> {
     let paths: Vec<&str> = specs.iter().map(|s| s.path.as_str()).collect();
     let mut results: Vec<InputResult> = specs
         .par_iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let mut mine = opts.clone();
             mine.scan.clock = opts.clocks.for_input(&s.path, &paths);
+            mine.input = i;
             analyze_one(s, &mine)
         })
         .collect();
@@ -268,9 +280,11 @@ fn analyze_bytes(bytes: &[u8], spec: &InputSpec, opts: &AnalyzeOptions, result: 
     ) else {
         return;
     };
-    let Scanned { diag, acc } = scan::scan_bytes(&text, format.parser(), &opts.scan, &Summary);
+    let engine = engine_of(opts);
+    let collector = collectors(&engine, opts, format);
+    let Scanned { diag, acc } = scan::scan_bytes(&text, format.parser(), &opts.scan, &collector);
     result.diag = diag;
-    result.summary = acc;
+    finish(result, acc, &engine, opts, format);
 }
 
 fn analyze_stream(
@@ -309,11 +323,13 @@ fn analyze_stream(
         inner: reader,
         count: head.len() as u64,
     };
+    let engine = engine_of(opts);
+    let collector = collectors(&engine, opts, format);
     let (scanned, error) =
-        scan::scan_stream(head, &mut counted, format.parser(), &opts.scan, &Summary);
+        scan::scan_stream(head, &mut counted, format.parser(), &opts.scan, &collector);
     result.bytes = counted.count;
     result.diag = scanned.diag;
-    result.summary = scanned.acc;
+    finish(result, scanned.acc, &engine, opts, format);
     if let Some(e) = error {
         result.error = Some(format!(
             "read failed after {} bytes: {}; the report covers what was read before",
@@ -321,6 +337,45 @@ fn analyze_stream(
             input::io_reason(&e)
         ));
     }
+}
+
+/// The rules to run, or none.
+fn engine_of(opts: &AnalyzeOptions) -> Arc<Engine> {
+    opts.engine
+        .clone()
+        .unwrap_or_else(|| Arc::new(Engine::new(RuleSet::default(), 0)))
+}
+
+/// The per-input collectors: the summary and the rules.
+fn collectors<'e>(
+    engine: &'e Engine,
+    opts: &AnalyzeOptions,
+    format: Format,
+) -> (Summary, RuleCollector<'e>) {
+    (
+        Summary,
+        RuleCollector {
+            engine,
+            input: opts.input,
+            format: format.name(),
+        },
+    )
+}
+
+/// Keeps the summary and runs the rules' correlation forms over what the
+/// scan kept.
+fn finish(
+    result: &mut InputResult,
+    acc: (InputSummary, Kept),
+    engine: &Engine,
+    opts: &AnalyzeOptions,
+    format: Format,
+) {
+    let (summary, kept) = acc;
+    if !engine.is_empty() {
+        result.rules = forms::correlate(engine, opts.input, format.name(), &kept, summary.last);
+    }
+    result.summary = summary;
 }
 
 /// Reads until `buf` holds `want` bytes or the input ends.

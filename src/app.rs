@@ -1,57 +1,134 @@
 //! Running one command: build the options, analyze, print the report.
 
-use crate::cli::Cli;
-use anyhow::{Context, Result};
+use crate::cli::{Cli, Command, RuleArgs, RulesCommand, ScanArgs};
+use anyhow::{Context, Result, anyhow};
 use asrs_logscan::analyze::{self, AnalyzeOptions};
 use asrs_logscan::input;
 use asrs_logscan::parse::Format;
 use asrs_logscan::report::{self, Report};
+use asrs_logscan::rules::engine::Engine;
+use asrs_logscan::rules::{RuleErrors, RuleSet, examples};
 use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-/// Runs the scan and returns the exit code.
+/// Runs the command and returns the exit code.
 pub(crate) fn run(cli: Cli) -> Result<u8> {
-    if let Some(n) = cli.threads {
+    match cli.command {
+        None => scan(cli.scan),
+        Some(Command::Rules { action }) => rules(action),
+    }
+}
+
+fn scan(args: ScanArgs) -> Result<u8> {
+    if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build_global()
             .context("cannot start the worker threads")?;
     }
+    let mut set = match load_rules(&args.rules) {
+        Ok(set) => set,
+        Err(errors) => return Ok(rule_errors(&errors)),
+    };
+    set.select(&args.only, &args.skip).map_err(|e| anyhow!(e))?;
+    let engine = Arc::new(Engine::new(set, args.max_occurrences));
     let mut opts = AnalyzeOptions {
-        format: cli.format.as_deref().and_then(Format::from_name),
+        format: args.format.as_deref().and_then(Format::from_name),
+        engine: Some(engine.clone()),
         ..AnalyzeOptions::default()
     };
-    if let Some(c) = cli.chunk_size {
+    if let Some(c) = args.chunk_size {
         opts.scan.chunk_size = c;
     }
-    if let Some(w) = cli.window {
+    if let Some(w) = args.window {
         opts.scan.window = w;
     }
-    for tz in &cli.tz {
+    for tz in &args.tz {
         opts.clocks
             .add_zone(tz)
-            .map_err(|e| anyhow::anyhow!("--tz {tz}: {e}"))?;
+            .map_err(|e| anyhow!("--tz {tz}: {e}"))?;
     }
-    for date in &cli.date {
+    for date in &args.date {
         opts.clocks
             .add_date(date)
-            .map_err(|e| anyhow::anyhow!("--date {date}: {e}"))?;
+            .map_err(|e| anyhow!("--date {date}: {e}"))?;
     }
-    let specs = input::expand(&cli.paths);
+    let specs = input::expand(&args.paths);
     let paths: Vec<&str> = specs.iter().map(|s| s.path.as_str()).collect();
     opts.clocks
         .check(&paths)
-        .map_err(|e| anyhow::anyhow!("--tz/--date: {e}"))?;
+        .map_err(|e| anyhow!("--tz/--date: {e}"))?;
     let results = analyze::analyze(&specs, &opts);
-    let report = Report::build(&results);
-    let text = if cli.json {
+    let report = Report::build(&results, Some(&engine), args.max_occurrences);
+    let text = if args.json {
         report.to_json()
     } else {
         report::table::render(&report, terminal_width())
     };
+    print(&text)?;
+    Ok(report.exit_code(args.fail_on.severity()))
+}
+
+fn load_rules(args: &RuleArgs) -> Result<RuleSet, RuleErrors> {
+    RuleSet::load(&args.dirs, !args.no_builtin_rules)
+}
+
+/// Prints rule errors; returns exit code 2.
+fn rule_errors(errors: &RuleErrors) -> u8 {
+    eprintln!("{errors}");
+    2
+}
+
+/// The rules of `dirs`, or the built-ins when none is given.
+fn rules_of(dirs: &[PathBuf]) -> Result<RuleSet, RuleErrors> {
+    RuleSet::load(dirs, dirs.is_empty())
+}
+
+fn rules(action: RulesCommand) -> Result<u8> {
+    match action {
+        RulesCommand::Check { dirs } => match rules_of(&dirs) {
+            Ok(set) => {
+                print(&format!("ok: {} rules, no problems", set.rules.len()))?;
+                Ok(0)
+            }
+            Err(e) => Ok(rule_errors(&e)),
+        },
+        RulesCommand::Test { dirs } => {
+            let set = match rules_of(&dirs) {
+                Ok(set) => set,
+                Err(e) => return Ok(rule_errors(&e)),
+            };
+            let results = examples::run(&set);
+            let failed = results.iter().filter(|r| !r.passed()).count();
+            print(&report::rules::test_results(&results))?;
+            Ok(u8::from(failed > 0))
+        }
+        RulesCommand::List { rules } => {
+            let set = match load_rules(&rules) {
+                Ok(set) => set,
+                Err(e) => return Ok(rule_errors(&e)),
+            };
+            print(&report::rules::list(&set, terminal_width()))?;
+            Ok(0)
+        }
+        RulesCommand::Show { id, rules } => {
+            let set = match load_rules(&rules) {
+                Ok(set) => set,
+                Err(e) => return Ok(rule_errors(&e)),
+            };
+            let rule = set.find(&id).map_err(|e| anyhow!(e))?;
+            print(&report::rules::show(rule))?;
+            Ok(0)
+        }
+    }
+}
+
+fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}")?;
     out.flush()?;
-    Ok(report.exit_code(cli.fail_on.severity()))
+    Ok(())
 }
 
 /// The terminal's width from `COLUMNS`, or 120.

@@ -1,11 +1,29 @@
 //! Command-line flags (clap). Only this module and `main.rs` know clap.
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 
 /// Diagnose Azure SignalR Service problems from logs and captures.
 #[derive(Debug, Parser)]
-#[command(name = "asrs-logscan", version, about, max_term_width = 100)]
+#[command(
+    name = "asrs-logscan",
+    version,
+    about,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+
+    #[command(flatten)]
+    pub(crate) scan: ScanArgs,
+}
+
+/// What `asrs-logscan PATH…` takes.
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
     /// Files, directories (read recursively), .gz files, .zip archives, or - for stdin.
     #[arg(value_name = "PATH", required = true)]
     pub(crate) paths: Vec<String>,
@@ -32,6 +50,21 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "[FILE=]DATE")]
     pub(crate) date: Vec<String>,
 
+    #[command(flatten)]
+    pub(crate) rules: RuleArgs,
+
+    /// Run only these rules (comma-separated ids).
+    #[arg(long, value_name = "ID,…", value_delimiter = ',')]
+    pub(crate) only: Vec<String>,
+
+    /// Do not run these rules (comma-separated ids).
+    #[arg(long, value_name = "ID,…", value_delimiter = ',')]
+    pub(crate) skip: Vec<String>,
+
+    /// Occurrences listed per finding (the count is always the true total).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub(crate) max_occurrences: usize,
+
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub(crate) threads: Option<usize>,
@@ -43,6 +76,57 @@ pub(crate) struct Cli {
     /// Streaming read window in bytes (for testing).
     #[arg(long, hide = true, value_name = "BYTES")]
     pub(crate) window: Option<usize>,
+}
+
+/// Which rules to load.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct RuleArgs {
+    /// Add the rule files in DIR (or one file); a rule with a built-in's id replaces it.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub(crate) dirs: Vec<PathBuf>,
+
+    /// Do not load the built-in rules.
+    #[arg(long)]
+    pub(crate) no_builtin_rules: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check, test, list and show rules.
+    Rules {
+        #[command(subcommand)]
+        action: RulesCommand,
+    },
+}
+
+/// `asrs-logscan rules …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum RulesCommand {
+    /// Check rule files (the built-ins without DIR) and report every problem.
+    Check {
+        /// Rule directories or files.
+        #[arg(value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
+    /// Run the rules' own [[example]] tests (the built-ins without DIR).
+    Test {
+        /// Rule directories or files.
+        #[arg(value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
+    /// List the rules: id, severity, form, guide section, file.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Show one rule in full.
+    Show {
+        /// The rule id.
+        id: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
 }
 
 /// The `--fail-on` threshold.

@@ -2,19 +2,17 @@
 //!
 //! Events borrow from the input bytes (`'a`): the scanner hands each event to
 //! a [`crate::scan::Collector`] by reference and only what a collector keeps
-//! is ever copied. Format-specific data that rules may want (JSON `State`,
-//! trace-listener footers) stays raw in [`Extra`] and is decoded on demand by
-//! [`Event::field`].
+//! is ever copied ([`Event::to_owned_event`]). Format-specific data that rules
+//! may want (JSON `State`, trace-listener footers) stays raw in [`Extra`] and
+//! is decoded on demand by [`Event::field`].
 
 use crate::time::Timestamp;
-use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
 /// Severity on one scale for every logger: each format maps its words here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
     /// ILogger Trace, Serilog Verbose.
     Trace,
@@ -65,28 +63,131 @@ impl fmt::Display for Level {
     }
 }
 
+/// A field value as rules and reports see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'e> {
+    /// Text.
+    Str(Cow<'e, str>),
+    /// A number.
+    Num(f64),
+    /// A duration in nanoseconds.
+    Dur(i64),
+    /// A point in time.
+    Time(Timestamp),
+    /// A level.
+    Level(Level),
+    /// True or false.
+    Bool(bool),
+    /// Several values (a query parameter given more than once).
+    List(Vec<Value<'e>>),
+}
+
+impl Value<'_> {
+    /// A copy that borrows nothing.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::Num(n) => Value::Num(n),
+            Value::Dur(d) => Value::Dur(d),
+            Value::Time(t) => Value::Time(t),
+            Value::Level(l) => Value::Level(l),
+            Value::Bool(b) => Value::Bool(b),
+            Value::List(v) => Value::List(v.into_iter().map(Value::into_owned).collect()),
+        }
+    }
+
+    /// The value as text (for keys, templates and excerpts).
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Str(s) => s.to_string(),
+            Value::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
+            Value::Num(n) => n.to_string(),
+            Value::Dur(d) => format_duration(*d),
+            Value::Time(t) => t.to_string(),
+            Value::Level(l) => l.name().to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::List(v) => v.iter().map(Value::to_text).collect::<Vec<_>>().join(", "),
+        }
+    }
+}
+
+/// `1.5s`, `250ms`, `2h3m`: a duration for people.
+pub fn format_duration(nanos: i64) -> String {
+    let sign = if nanos < 0 { "-" } else { "" };
+    let n = nanos.unsigned_abs();
+    let ms = n as f64 / 1e6;
+    if ms < 1000.0 {
+        return format!("{sign}{}ms", trim_float(ms));
+    }
+    let s = ms / 1000.0;
+    if s < 60.0 {
+        return format!("{sign}{}s", trim_float(s));
+    }
+    let total = s.round() as u64;
+    let (h, m, sec) = (total / 3600, (total % 3600) / 60, total % 60);
+    match (h, m, sec) {
+        (0, m, s) => format!("{sign}{m}m{s:02}s"),
+        (h, m, _) => format!("{sign}{h}h{m:02}m"),
+    }
+}
+
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// Format-specific data kept raw until someone asks for it.
 #[derive(Debug, Clone, Default)]
 pub enum Extra<'a> {
     /// Nothing beyond the common fields.
     #[default]
     None,
-    /// ILogger JSON console output: the `State` object and `Scopes` array.
+    /// ILogger JSON console output: the raw `State` object and `Scopes` array.
     Json {
         /// The raw `State` object (template values and `{OriginalFormat}`).
-        state: Option<&'a RawValue>,
+        state: Option<Cow<'a, str>>,
         /// The raw `Scopes` array.
-        scopes: Option<&'a RawValue>,
+        scopes: Option<Cow<'a, str>>,
     },
     /// Trace listener: the TraceSource name and footer values.
     Trace {
         /// The TraceSource name (`Microsoft.Azure.SignalR`).
-        source: &'a str,
+        source: Cow<'a, str>,
         /// `ProcessId=` footer.
-        process_id: Option<&'a str>,
+        process_id: Option<Cow<'a, str>>,
         /// `ThreadId=` footer.
-        thread_id: Option<&'a str>,
+        thread_id: Option<Cow<'a, str>>,
     },
+    /// Named values (events written by hand in rule examples, and formats
+    /// whose fields are not text: `http.status`, `token.exp`, …).
+    Fields(Vec<(String, Value<'a>)>),
+}
+
+impl Extra<'_> {
+    fn to_owned_extra(&self) -> Extra<'static> {
+        let own = |c: &Cow<'_, str>| Cow::Owned(c.to_string());
+        match self {
+            Extra::None => Extra::None,
+            Extra::Json { state, scopes } => Extra::Json {
+                state: state.as_ref().map(own),
+                scopes: scopes.as_ref().map(own),
+            },
+            Extra::Trace {
+                source,
+                process_id,
+                thread_id,
+            } => Extra::Trace {
+                source: own(source),
+                process_id: process_id.as_ref().map(own),
+                thread_id: thread_id.as_ref().map(own),
+            },
+            Extra::Fields(v) => Extra::Fields(
+                v.iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into_owned()))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// One log record, HTTP exchange or WebSocket message, in any format.
@@ -108,46 +209,40 @@ pub struct Event<'a> {
     pub exception: Option<Cow<'a, str>>,
     /// ILogger scopes (`SpanId:…, ConnectionId:…`), if printed.
     pub scopes: Option<Cow<'a, str>>,
-    /// Format-specific raw data.
+    /// Format-specific data.
     pub extra: Extra<'a>,
-}
-
-/// A field value as rules and reports see it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FieldValue<'e> {
-    /// Text.
-    Str(Cow<'e, str>),
-    /// A number.
-    Num(f64),
-    /// A level.
-    Level(Level),
-    /// A timestamp.
-    Time(Timestamp),
+    /// The record's text as it stands in the input (set by the splitter;
+    /// what the rules' literal prefilter scans).
+    pub raw: &'a str,
 }
 
 impl<'a> Event<'a> {
     /// Looks a field up by its rule-language name: `message`, `category`,
     /// `level`, `event_id`, `exception`, `scopes`, `time`, `line`, `source`,
-    /// `process_id`, `thread_id`, and for JSON input any key of `State`
-    /// (`{OriginalFormat}`, `ServiceConnectionId`, also as `State.<key>`).
-    pub fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        fn borrowed(c: &str) -> FieldValue<'_> {
-            FieldValue::Str(Cow::Borrowed(c))
+    /// `process_id`, `thread_id`, for JSON input any key of `State`
+    /// (`{OriginalFormat}`, `ServiceConnectionId`, also as `State.<key>`),
+    /// and any named value an [`Extra::Fields`] carries.
+    pub fn field(&self, name: &str) -> Option<Value<'_>> {
+        fn text(c: &str) -> Value<'_> {
+            Value::Str(Cow::Borrowed(c))
         }
         match name {
-            "message" => Some(borrowed(&self.message)),
-            "category" => self.category.as_deref().map(borrowed),
-            "exception" => self.exception.as_deref().map(borrowed),
-            "scopes" => self.scopes.as_deref().map(borrowed),
-            "level" => self.level.map(FieldValue::Level),
-            "event_id" => self.event_id.map(|v| FieldValue::Num(f64::from(v))),
-            "time" => self.time.map(FieldValue::Time),
-            "line" => Some(FieldValue::Num(self.line as f64)),
+            "message" => Some(text(&self.message)),
+            "category" => self.category.as_deref().map(text),
+            "exception" => self.exception.as_deref().map(text),
+            "scopes" => self.scopes.as_deref().map(text),
+            "level" => self.level.map(Value::Level),
+            "event_id" => self.event_id.map(|v| Value::Num(f64::from(v))),
+            "time" => self.time.map(Value::Time),
+            "line" => Some(Value::Num(self.line as f64)),
             _ => self.extra_field(name),
         }
     }
 
-    fn extra_field(&self, name: &str) -> Option<FieldValue<'_>> {
+    fn extra_field(&self, name: &str) -> Option<Value<'_>> {
+        fn text(c: &str) -> Value<'_> {
+            Value::Str(Cow::Borrowed(c))
+        }
         match &self.extra {
             Extra::None => None,
             Extra::Trace {
@@ -155,31 +250,58 @@ impl<'a> Event<'a> {
                 process_id,
                 thread_id,
             } => match name {
-                "source" => Some(FieldValue::Str(Cow::Borrowed(source))),
-                "process_id" => process_id.map(|v| FieldValue::Str(Cow::Borrowed(v))),
-                "thread_id" => thread_id.map(|v| FieldValue::Str(Cow::Borrowed(v))),
+                "source" => Some(text(source)),
+                "process_id" => process_id.as_deref().map(text),
+                "thread_id" => thread_id.as_deref().map(text),
                 _ => None,
             },
             Extra::Json { state, .. } => {
                 let key = name.strip_prefix("State.").unwrap_or(name);
-                json_member(state.as_ref()?.get(), key)
+                json_member(state.as_ref()?, key)
             }
+            Extra::Fields(fields) => fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| match v {
+                    Value::Str(s) => Value::Str(Cow::Borrowed(s.as_ref())),
+                    other => other.clone(),
+                }),
+        }
+    }
+
+    /// A copy that borrows nothing (for the few events a collector keeps).
+    pub fn to_owned_event(&self) -> Event<'static> {
+        let own = |c: &Cow<'_, str>| Cow::Owned(c.to_string());
+        Event {
+            line: self.line,
+            time: self.time,
+            level: self.level,
+            category: self.category.as_ref().map(own),
+            event_id: self.event_id,
+            message: own(&self.message),
+            exception: self.exception.as_ref().map(own),
+            scopes: self.scopes.as_ref().map(own),
+            extra: self.extra.to_owned_extra(),
+            raw: "",
         }
     }
 }
 
 /// One member of a JSON object, parsed only now that someone asked for it.
-fn json_member<'e>(object: &'e str, key: &str) -> Option<FieldValue<'e>> {
+fn json_member<'e>(object: &'e str, key: &str) -> Option<Value<'e>> {
     let map: std::collections::HashMap<Cow<'e, str>, &'e RawValue> =
         serde_json::from_str(object).ok()?;
     let raw = map.get(key)?.get();
     if let Ok(s) = serde_json::from_str::<Cow<'e, str>>(raw) {
-        return Some(FieldValue::Str(s));
+        return Some(Value::Str(s));
     }
     if let Ok(n) = serde_json::from_str::<f64>(raw) {
-        return Some(FieldValue::Num(n));
+        return Some(Value::Num(n));
     }
-    Some(FieldValue::Str(Cow::Borrowed(raw)))
+    if let Ok(b) = serde_json::from_str::<bool>(raw) {
+        return Some(Value::Bool(b));
+    }
+    Some(Value::Str(Cow::Borrowed(raw)))
 }
 
 #[cfg(test)]
@@ -188,25 +310,34 @@ mod tests {
 
     #[test]
     fn json_state_members_are_fields() {
-        let state: &RawValue = serde_json::from_str(
-            r#"{"Message":"m","ServiceTimeout":30000,"{OriginalFormat}":"Connection to \u0027{Endpoint}\u0027"}"#,
-        )
-        .unwrap();
         let ev = Event {
             extra: Extra::Json {
-                state: Some(state),
+                state: Some(Cow::Borrowed(
+                    r#"{"Message":"m","ServiceTimeout":30000,"{OriginalFormat}":"Connection to \u0027{Endpoint}\u0027"}"#,
+                )),
                 scopes: None,
             },
             ..Event::default()
         };
         assert_eq!(
             ev.field("{OriginalFormat}"),
-            Some(FieldValue::Str("Connection to '{Endpoint}'".into()))
+            Some(Value::Str("Connection to '{Endpoint}'".into()))
         );
-        assert_eq!(
-            ev.field("State.ServiceTimeout"),
-            Some(FieldValue::Num(30000.0))
-        );
+        assert_eq!(ev.field("State.ServiceTimeout"), Some(Value::Num(30000.0)));
         assert_eq!(ev.field("Missing"), None);
+        let owned = ev.to_owned_event();
+        assert_eq!(
+            owned.field("State.ServiceTimeout"),
+            Some(Value::Num(30000.0))
+        );
+    }
+
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(format_duration(250_000_000), "250ms");
+        assert_eq!(format_duration(6_200_000_000), "6.2s");
+        assert_eq!(format_duration(-1_500_000), "-1.5ms");
+        assert_eq!(format_duration(125_000_000_000), "2m05s");
+        assert_eq!(format_duration(3_725_000_000_000), "1h02m");
     }
 }

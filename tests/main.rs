@@ -4,6 +4,7 @@
 mod bad_input;
 mod formats;
 mod invariance;
+mod rules;
 mod sources;
 mod text_formats;
 mod util;

@@ -98,9 +98,10 @@ impl RecordParser for IloggerJson {
             exception: entry.exception,
             scopes: None,
             extra: Extra::Json {
-                state: entry.state,
-                scopes: entry.scopes,
+                state: entry.state.map(|r| Cow::Borrowed(r.get())),
+                scopes: entry.scopes.map(|r| Cow::Borrowed(r.get())),
             },
+            raw: text,
         })
     }
 }
@@ -108,7 +109,7 @@ impl RecordParser for IloggerJson {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::FieldValue;
+    use crate::event::Value;
     use crate::parse::parse_one;
 
     #[test]
@@ -120,7 +121,7 @@ mod tests {
         assert_eq!(ev.time.unwrap().to_string(), "2024-01-15T08:30:05.123Z");
         assert_eq!(
             ev.field("{OriginalFormat}"),
-            Some(FieldValue::Str("to '{Endpoint}'".into()))
+            Some(Value::Str("to '{Endpoint}'".into()))
         );
     }
 

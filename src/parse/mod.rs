@@ -212,6 +212,7 @@ fn emit<'a>(
 ) {
     match parser.parse(rec, diag) {
         Ok(mut ev) => {
+            ev.raw = rec.text;
             if let Some(t) = ev.time.as_mut()
                 && !clock.is_empty()
             {

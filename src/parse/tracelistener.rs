@@ -143,9 +143,9 @@ impl RecordParser for TraceListener {
             event_id: Some(rec.start.event_id),
             message,
             extra: Extra::Trace {
-                source,
-                process_id,
-                thread_id,
+                source: Cow::Borrowed(source),
+                process_id: process_id.map(Cow::Borrowed),
+                thread_id: thread_id.map(Cow::Borrowed),
             },
             ..Event::default()
         })
@@ -155,7 +155,7 @@ impl RecordParser for TraceListener {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::FieldValue;
+    use crate::event::Value;
     use crate::parse::parse_one;
 
     #[test]
@@ -179,10 +179,10 @@ mod tests {
         assert_eq!(ev.message, "Failed: line one\nline two");
         assert_eq!(ev.level, Some(Level::Error));
         assert_eq!(ev.time.unwrap().to_string(), "2024-01-15T08:30:06.007Z");
-        assert_eq!(ev.field("thread_id"), Some(FieldValue::Str("9".into())));
+        assert_eq!(ev.field("thread_id"), Some(Value::Str("9".into())));
         assert_eq!(
             ev.field("source"),
-            Some(FieldValue::Str("Microsoft.Azure.SignalR".into()))
+            Some(Value::Str("Microsoft.Azure.SignalR".into()))
         );
     }
 

@@ -5,10 +5,15 @@
 //! added. The terminal view ([`table::render`]) shows the same data.
 
 mod notes;
+pub mod rules;
 pub mod table;
 
 use crate::analyze::InputResult;
 use crate::event::Level;
+use crate::rules::Severity;
+use crate::rules::engine::Engine;
+use crate::rules::forms::Occurrence;
+use crate::time::Timestamp;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -100,13 +105,13 @@ pub struct CategoryCount {
     pub count: u64,
 }
 
-/// A rule that fired (filled in by the rule engine).
+/// A rule that fired, over all inputs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// The rule id.
     pub rule: String,
     /// `info`, `warning` or `error`.
-    pub severity: String,
+    pub severity: &'static str,
     /// The rule's title.
     pub title: String,
     /// The guide section.
@@ -121,8 +126,40 @@ pub struct Finding {
     pub cause: String,
     /// What to do.
     pub fix: Vec<String>,
+    /// Where to read more.
+    pub docs: Option<String>,
     /// Up to `--max-occurrences` occurrences.
-    pub occurrences: Vec<serde_json::Value>,
+    pub occurrences: Vec<OccurrenceReport>,
+}
+
+/// One occurrence of a finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct OccurrenceReport {
+    /// Input index.
+    pub input: usize,
+    /// Line (or HAR entry / SAZ session).
+    pub line: u64,
+    /// When.
+    pub time: Option<String>,
+    /// What happened (redacted).
+    pub summary: String,
+    /// Named values (captures, keys, measured gaps; redacted).
+    pub fields: BTreeMap<String, String>,
+    /// The lines that show it.
+    pub evidence: Vec<EvidenceReport>,
+}
+
+/// One evidence line.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceReport {
+    /// Input index.
+    pub input: usize,
+    /// Line.
+    pub line: u64,
+    /// When.
+    pub time: Option<String>,
+    /// A redacted excerpt.
+    pub text: String,
 }
 
 /// A dropped connection (filled in by the correlator).
@@ -182,23 +219,42 @@ pub struct Note {
 }
 
 impl Report {
-    /// Builds the report from analyzed inputs.
-    pub fn build(results: &[InputResult]) -> Report {
+    /// Builds the report from analyzed inputs and the rules that ran.
+    pub fn build(
+        results: &[InputResult],
+        engine: Option<&Engine>,
+        max_occurrences: usize,
+    ) -> Report {
         let inputs = results.iter().map(input_report).collect();
-        let notes = results
+        let mut notes: Vec<Note> = results
             .iter()
             .enumerate()
             .flat_map(|(i, r)| notes::for_input(i, r))
             .collect();
+        for (i, r) in results.iter().enumerate() {
+            for outcome in &r.rules {
+                for n in &outcome.notes {
+                    notes.push(Note {
+                        level: "warning",
+                        message: format!("{}: {n}", r.path),
+                        input: Some(i),
+                        line: None,
+                    });
+                }
+            }
+        }
+        let findings = engine
+            .map(|e| findings(e, results, max_occurrences))
+            .unwrap_or_default();
         Report {
             schema: SCHEMA,
             tool: Tool {
                 version: env!("CARGO_PKG_VERSION"),
-                rules: 0,
+                rules: engine.map_or(0, Engine::len),
                 catalog: 0,
             },
             inputs,
-            findings: Vec::new(),
+            findings,
             drops: Vec::new(),
             connections: Vec::new(),
             notes,
@@ -221,7 +277,7 @@ impl Report {
                 if self
                     .findings
                     .iter()
-                    .any(|f| rank(&f.severity) >= rank(level)) =>
+                    .any(|f| rank(f.severity) >= rank(level)) =>
             {
                 1
             }
@@ -233,6 +289,62 @@ impl Report {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("report types always serialize")
     }
+}
+
+/// One finding per rule that fired, most severe first, then most frequent.
+fn findings(engine: &Engine, results: &[InputResult], max: usize) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (index, rule) in engine.rules.rules.iter().enumerate() {
+        let outcomes: Vec<_> = results.iter().filter_map(|r| r.rules.get(index)).collect();
+        let count: u64 = outcomes.iter().map(|o| o.count).sum();
+        if count == 0 {
+            continue;
+        }
+        let mut occs: Vec<&Occurrence> = outcomes.iter().flat_map(|o| &o.occurrences).collect();
+        occs.sort_by_key(|o| (o.time.map(|t| t.sort_key()), o.input, o.line));
+        let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
+        out.push(Finding {
+            rule: rule.id.clone(),
+            severity: rule.severity.name(),
+            title: rule.title.clone(),
+            guide: rule.guide.clone(),
+            count,
+            first: time(outcomes.iter().filter_map(|o| o.first).min()),
+            last: time(outcomes.iter().filter_map(|o| o.last).max()),
+            cause: rule.cause.clone(),
+            fix: rule.fix.clone(),
+            docs: rule.docs.clone(),
+            occurrences: occs
+                .into_iter()
+                .take(max)
+                .map(|o| OccurrenceReport {
+                    input: o.input,
+                    line: o.line,
+                    time: time(o.time),
+                    summary: o.summary.clone(),
+                    fields: o.fields.iter().cloned().collect(),
+                    evidence: o
+                        .evidence
+                        .iter()
+                        .map(|e| EvidenceReport {
+                            input: e.input,
+                            line: e.line,
+                            time: time(e.time),
+                            text: e.text.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        });
+    }
+    out.sort_by(|a, b| {
+        let sev = |f: &Finding| Severity::from_name(f.severity);
+        sev(b)
+            .cmp(&sev(a))
+            .then(b.count.cmp(&a.count))
+            .then(a.rule.cmp(&b.rule))
+    });
+    out
 }
 
 fn input_report(r: &InputResult) -> InputReport {

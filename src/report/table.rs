@@ -12,6 +12,7 @@ pub fn render(report: &Report, width: u16) -> String {
     let mut out = String::new();
     let prefix = common_dir(report.inputs.iter().map(|i| i.path.as_str()));
     let short = |p: &str| p[prefix.len()..].to_string();
+    findings(&mut out, report, width, &short);
     if prefix.is_empty() {
         let _ = writeln!(out, "Inputs");
     } else {
@@ -43,6 +44,84 @@ pub fn render(report: &Report, width: u16) -> String {
         }
     }
     out
+}
+
+/// How many occurrences are shown per finding in the terminal.
+const SHOWN: usize = 3;
+
+/// The findings table, then each finding's cause, fix and evidence.
+fn findings(out: &mut String, report: &Report, width: u16, short: &dyn Fn(&str) -> String) {
+    if report.tool.rules == 0 {
+        return;
+    }
+    if report.findings.is_empty() {
+        let _ = writeln!(out, "No findings ({} rules checked).\n", report.tool.rules);
+        return;
+    }
+    let mut t = new_table(width, &["severity", "rule", "what", "count", "when"]);
+    for f in &report.findings {
+        let when = match (&f.first, &f.last) {
+            (Some(a), Some(b)) if a != b => format!("{a}\n{b}"),
+            (Some(a), _) => a.clone(),
+            _ => String::new(),
+        };
+        t.add_row(vec![
+            Cell::new(f.severity),
+            Cell::new(&f.rule),
+            Cell::new(&f.title),
+            Cell::new(f.count).set_alignment(CellAlignment::Right),
+            Cell::new(when),
+        ]);
+    }
+    let _ = writeln!(out, "Findings\n{t}");
+    let input_name = |i: usize| {
+        report
+            .inputs
+            .get(i)
+            .map_or_else(|| format!("input {i}"), |x| short(&x.path))
+    };
+    for f in &report.findings {
+        let _ = writeln!(
+            out,
+            "\n{} {} — {}",
+            f.severity.to_uppercase(),
+            f.rule,
+            f.title
+        );
+        let _ = writeln!(out, "  why: {}", f.cause);
+        for (i, fix) in f.fix.iter().enumerate() {
+            let _ = writeln!(out, "  fix {}: {fix}", i + 1);
+        }
+        for o in f.occurrences.iter().take(SHOWN) {
+            let at = o
+                .time
+                .as_deref()
+                .map(|t| format!(" {t}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  • {}:{}{at}  {}",
+                input_name(o.input),
+                o.line,
+                o.summary
+            );
+            for e in o
+                .evidence
+                .iter()
+                .filter(|e| !(e.input == o.input && e.line == o.line))
+            {
+                let _ = writeln!(out, "      {}:{}  {}", input_name(e.input), e.line, e.text);
+            }
+        }
+        if f.count > SHOWN as u64 {
+            let _ = writeln!(
+                out,
+                "  … {} more (--json lists up to --max-occurrences)",
+                f.count - SHOWN as u64
+            );
+        }
+    }
+    out.push('\n');
 }
 
 /// The directory prefix (ending in `/`) that all paths share, if any.

@@ -1,0 +1,346 @@
+//! Compiled conditions: checked at load, evaluated per event.
+//!
+//! A [`Cond`] is an expression whose field names are known, whose regexes
+//! are compiled, and which knows the literal needles a record must contain
+//! for it to be true (for the rules' multi-pattern prefilter).
+//!
+//! Semantics: a comparison with a field the event does not have is false
+//! (`!=` too; use `!exists(f)` for absence); a field with several values
+//! (`http.query.hub`) passes a test when any value does; `len()` of a
+//! missing field is 0.
+
+use super::expr::{CmpOp, Kind, Lit, StrOp};
+use crate::event::{Event, Level, Value};
+use regex::Regex;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::cmp::Ordering;
+
+/// A compiled expression node.
+#[derive(Debug, Clone)]
+pub(crate) enum Node {
+    Or(Box<Node>, Box<Node>),
+    And(Box<Node>, Box<Node>),
+    Not(Box<Node>),
+    Cmp(CmpOp, Box<Node>, Box<Node>),
+    In(Box<Node>, Vec<Node>),
+    Str(StrOp, Box<Node>, Box<Node>),
+    Matches(Box<Node>, Regex),
+    Add(Box<Node>, Box<Node>),
+    Sub(Box<Node>, Box<Node>),
+    Exists(String),
+    Len(String),
+    Field(String),
+    Lit(Value<'static>),
+}
+
+/// A compiled condition (or template expression).
+#[derive(Debug, Clone)]
+pub struct Cond {
+    /// The expression as written.
+    pub text: String,
+    pub(crate) node: Node,
+    /// Literals a record must contain for the condition to hold; `None`
+    /// when no such literal is known (the condition is always evaluated).
+    pub needles: Option<Vec<String>>,
+}
+
+/// Where field values come from.
+pub trait Lookup {
+    /// The value of `name`, if there is one.
+    fn get(&self, name: &str) -> Option<Value<'_>>;
+}
+
+/// Named regex captures gathered while a condition is evaluated.
+pub type Captures = Vec<(String, String)>;
+
+/// One event seen by rules: the event plus what only the input knows.
+pub struct EventLookup<'e, 'a> {
+    /// The event.
+    pub event: &'e Event<'a>,
+    /// Its input's index.
+    pub input: usize,
+    /// Its input's format name.
+    pub format: &'static str,
+    /// Captures of earlier conditions (for templates and keys).
+    pub captures: &'e [(String, String)],
+}
+
+impl Lookup for EventLookup<'_, '_> {
+    fn get(&self, name: &str) -> Option<Value<'_>> {
+        match name {
+            "format" => Some(Value::Str(Cow::Borrowed(self.format))),
+            "input" => Some(Value::Num(self.input as f64)),
+            _ => match self.captures.iter().find(|(k, _)| k == name) {
+                Some((_, v)) => Some(Value::Str(Cow::Borrowed(v))),
+                None => self.event.field(name),
+            },
+        }
+    }
+}
+
+struct Ctx<'l> {
+    lookup: &'l dyn Lookup,
+    captures: RefCell<Captures>,
+}
+
+impl Ctx<'_> {
+    fn field(&self, name: &str) -> Option<Value<'_>> {
+        if let Some((_, v)) = self.captures.borrow().iter().find(|(k, _)| k == name) {
+            return Some(Value::Str(Cow::Owned(v.clone())));
+        }
+        self.lookup.get(name)
+    }
+}
+
+impl Cond {
+    /// Evaluates the condition; named captures of `matches` tests that took
+    /// part are added to `captures` when it holds.
+    pub fn test(&self, lookup: &dyn Lookup, captures: &mut Captures) -> bool {
+        let ctx = Ctx {
+            lookup,
+            captures: RefCell::new(Vec::new()),
+        };
+        let ok = truth(&eval(&self.node, &ctx));
+        if ok {
+            captures.extend(ctx.captures.into_inner());
+        }
+        ok
+    }
+
+    /// Evaluates the expression to a value (for templates and keys).
+    pub fn value(&self, lookup: &dyn Lookup) -> Option<Value<'static>> {
+        let ctx = Ctx {
+            lookup,
+            captures: RefCell::new(Vec::new()),
+        };
+        eval(&self.node, &ctx).map(Value::into_owned)
+    }
+}
+
+fn truth(v: &Option<Value<'_>>) -> bool {
+    matches!(v, Some(Value::Bool(true)))
+}
+
+fn eval<'c>(node: &Node, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
+    let b = |v: bool| Some(Value::Bool(v));
+    match node {
+        Node::Or(a, c) => b(truth(&eval(a, ctx)) || truth(&eval(c, ctx))),
+        Node::And(a, c) => b(truth(&eval(a, ctx)) && truth(&eval(c, ctx))),
+        Node::Not(a) => b(!truth(&eval(a, ctx))),
+        Node::Cmp(op, l, r) => {
+            let (l, r) = (eval(l, ctx)?, eval(r, ctx)?);
+            b(any_pair(&l, &r, &|x, y| match compare(x, y) {
+                Some(o) => match op {
+                    CmpOp::Eq => o == Ordering::Equal,
+                    CmpOp::Ne => o != Ordering::Equal,
+                    CmpOp::Lt => o == Ordering::Less,
+                    CmpOp::Le => o != Ordering::Greater,
+                    CmpOp::Gt => o == Ordering::Greater,
+                    CmpOp::Ge => o != Ordering::Less,
+                },
+                None => false,
+            }))
+        }
+        Node::In(l, items) => {
+            let l = eval(l, ctx)?;
+            b(items.iter().any(|item| {
+                eval(item, ctx).is_some_and(|r| {
+                    any_pair(&l, &r, &|x, y| compare(x, y) == Some(Ordering::Equal))
+                })
+            }))
+        }
+        Node::Str(op, l, r) => {
+            let (l, r) = (eval(l, ctx)?, eval(r, ctx)?);
+            b(any_pair(&l, &r, &|x, y| match (x, y) {
+                (Value::Str(x), Value::Str(y)) => match op {
+                    StrOp::Contains => x.contains(y.as_ref()),
+                    StrOp::StartsWith => x.starts_with(y.as_ref()),
+                    StrOp::EndsWith => x.ends_with(y.as_ref()),
+                    StrOp::Matches => false,
+                },
+                _ => false,
+            }))
+        }
+        Node::Matches(l, re) => {
+            let l = eval(l, ctx)?;
+            for text in texts(&l) {
+                if let Some(c) = re.captures(&text) {
+                    let mut caps = ctx.captures.borrow_mut();
+                    for name in re.capture_names().flatten() {
+                        if let Some(m) = c.name(name) {
+                            caps.retain(|(k, _)| k != name);
+                            caps.push((name.to_string(), m.as_str().to_string()));
+                        }
+                    }
+                    return b(true);
+                }
+            }
+            b(false)
+        }
+        Node::Add(l, r) => arith(eval(l, ctx)?, eval(r, ctx)?, true),
+        Node::Sub(l, r) => arith(eval(l, ctx)?, eval(r, ctx)?, false),
+        Node::Exists(f) => b(ctx.field(f).is_some()),
+        Node::Len(f) => Some(Value::Num(match ctx.field(f) {
+            None => 0.0,
+            Some(Value::List(v)) => v.len() as f64,
+            Some(Value::Str(s)) => s.chars().count() as f64,
+            Some(_) => 1.0,
+        })),
+        Node::Field(f) => ctx.field(f),
+        Node::Lit(v) => Some(v.clone()),
+    }
+}
+
+/// The texts a value offers to a string test.
+fn texts<'v>(v: &'v Value<'_>) -> Vec<Cow<'v, str>> {
+    match v {
+        Value::Str(s) => vec![Cow::Borrowed(s.as_ref())],
+        Value::List(items) => items.iter().flat_map(texts).collect(),
+        other => vec![Cow::Owned(other.to_text())],
+    }
+}
+
+/// True when `f` holds for some element of `l` (a list or one value) and `r`.
+fn any_pair(l: &Value<'_>, r: &Value<'_>, f: &dyn Fn(&Value<'_>, &Value<'_>) -> bool) -> bool {
+    match (l, r) {
+        (Value::List(items), r) => items.iter().any(|x| any_pair(x, r, f)),
+        (l, Value::List(items)) => items.iter().any(|y| any_pair(l, y, f)),
+        (l, r) => f(l, r),
+    }
+}
+
+/// Orders two values of comparable kinds; `None` when they are not.
+fn compare(a: &Value<'_>, b: &Value<'_>) -> Option<Ordering> {
+    use Value as V;
+    match (a, b) {
+        (V::Num(x), V::Num(y)) => x.partial_cmp(y),
+        (V::Dur(x), V::Dur(y)) => Some(x.cmp(y)),
+        (V::Time(x), V::Time(y)) => Some(x.cmp(y)),
+        (V::Level(x), V::Level(y)) => Some(x.cmp(y)),
+        (V::Bool(x), V::Bool(y)) => Some(x.cmp(y)),
+        (V::Str(x), V::Str(y)) => Some(x.as_ref().cmp(y.as_ref())),
+        (V::Str(s), V::Num(n)) => s.trim().parse::<f64>().ok()?.partial_cmp(n),
+        (V::Num(n), V::Str(s)) => n.partial_cmp(&s.trim().parse::<f64>().ok()?),
+        (V::Level(l), V::Str(s)) => Some(l.cmp(&level_named(s)?)),
+        (V::Str(s), V::Level(l)) => Some(level_named(s)?.cmp(l)),
+        _ => None,
+    }
+}
+
+fn level_named(s: &str) -> Option<Level> {
+    Level::ALL
+        .into_iter()
+        .find(|l| l.name().eq_ignore_ascii_case(s.trim()))
+}
+
+/// `+` and `-` on times, durations and numbers.
+fn arith<'c>(a: Value<'c>, b: Value<'c>, add: bool) -> Option<Value<'c>> {
+    use Value as V;
+    let sign = if add { 1 } else { -1 };
+    match (a, b) {
+        (V::Num(x), V::Num(y)) => Some(V::Num(x + f64::from(sign) * y)),
+        (V::Dur(x), V::Dur(y)) => Some(V::Dur(x + i64::from(sign) * y)),
+        (V::Time(t), V::Dur(d)) => {
+            let mut t = t;
+            t.wall = t
+                .wall
+                .checked_add_signed(chrono::Duration::nanoseconds(i64::from(sign) * d))?;
+            Some(V::Time(t))
+        }
+        (V::Dur(d), V::Time(t)) if add => arith(V::Time(t), V::Dur(d), true),
+        (V::Time(x), V::Time(y)) if !add => {
+            let (xs, xn) = x.sort_key();
+            let (ys, yn) = y.sort_key();
+            Some(V::Dur(
+                (xs - ys) * 1_000_000_000 + i64::from(xn) - i64::from(yn),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Builds the compiled node of a checked expression.
+pub(crate) fn lower(kind: &Kind, regexes: &mut std::collections::VecDeque<Regex>) -> Node {
+    let bx = |k: &super::expr::Expr, r: &mut std::collections::VecDeque<Regex>| {
+        Box::new(lower(&k.kind, r))
+    };
+    match kind {
+        Kind::Or(a, b) => Node::Or(bx(a, regexes), bx(b, regexes)),
+        Kind::And(a, b) => Node::And(bx(a, regexes), bx(b, regexes)),
+        Kind::Not(a) => Node::Not(bx(a, regexes)),
+        Kind::Cmp(op, a, b) => Node::Cmp(*op, bx(a, regexes), bx(b, regexes)),
+        Kind::In(a, items) => Node::In(
+            bx(a, regexes),
+            items.iter().map(|i| lower(&i.kind, regexes)).collect(),
+        ),
+        Kind::Str(StrOp::Matches, a, _) => {
+            let l = bx(a, regexes);
+            Node::Matches(
+                l,
+                regexes
+                    .pop_front()
+                    .expect("one regex compiled per `matches`"),
+            )
+        }
+        Kind::Str(op, a, b) => Node::Str(*op, bx(a, regexes), bx(b, regexes)),
+        Kind::Add(a, b) => Node::Add(bx(a, regexes), bx(b, regexes)),
+        Kind::Sub(a, b) => Node::Sub(bx(a, regexes), bx(b, regexes)),
+        Kind::Exists(f) => Node::Exists(f.clone()),
+        Kind::Len(f) => Node::Len(f.clone()),
+        Kind::Field(f) => Node::Field(f.clone()),
+        Kind::Lit(l) => Node::Lit(match l {
+            Lit::Str(s) => Value::Str(Cow::Owned(s.clone())),
+            Lit::Num(n) => Value::Num(*n),
+            Lit::Dur(d) => Value::Dur(*d),
+            Lit::Level(l) => Value::Level(*l),
+            Lit::Bool(b) => Value::Bool(*b),
+        }),
+    }
+}
+
+/// The literals a record must contain for `node` to hold, if known. Only
+/// literals that appear verbatim in every format's raw text qualify: no
+/// characters JSON would escape, no line breaks, at least 3 bytes.
+pub(crate) fn needles(node: &Node) -> Option<Vec<String>> {
+    fn raw_field(n: &Node) -> bool {
+        matches!(n, Node::Field(f) if super::fields::RAW_TEXT_FIELDS.contains(&f.as_str()))
+    }
+    fn usable(s: &str) -> bool {
+        s.len() >= 3
+            && s.bytes().all(|c| {
+                (0x20..0x7f).contains(&c)
+                    && !matches!(c, b'"' | b'\'' | b'\\' | b'<' | b'>' | b'&' | b'+' | b'`')
+            })
+    }
+    fn lit(n: &Node) -> Option<&str> {
+        match n {
+            Node::Lit(Value::Str(s)) if usable(s) => Some(s),
+            _ => None,
+        }
+    }
+    match node {
+        Node::Str(StrOp::Contains | StrOp::StartsWith | StrOp::EndsWith, f, l) if raw_field(f) => {
+            lit(l).map(|s| vec![s.to_string()])
+        }
+        Node::Cmp(CmpOp::Eq, f, l) if raw_field(f) => lit(l).map(|s| vec![s.to_string()]),
+        Node::Cmp(CmpOp::Eq, l, f) if raw_field(f) => lit(l).map(|s| vec![s.to_string()]),
+        Node::In(f, items) if raw_field(f) => {
+            items.iter().map(|i| lit(i).map(str::to_string)).collect()
+        }
+        Node::And(a, b) => match (needles(a), needles(b)) {
+            (Some(x), Some(y)) => {
+                // Either side's needles will do; the rarer (longer) the better.
+                let shortest = |v: &Vec<String>| v.iter().map(String::len).min().unwrap_or(0);
+                Some(if shortest(&y) > shortest(&x) { y } else { x })
+            }
+            (x, y) => x.or(y),
+        },
+        Node::Or(a, b) => {
+            let mut x = needles(a)?;
+            x.extend(needles(b)?);
+            Some(x)
+        }
+        _ => None,
+    }
+}

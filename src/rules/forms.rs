@@ -1,0 +1,688 @@
+//! The correlation forms, run over the hits one input's scan kept.
+//!
+//! Hits are ordered by time when the input has timestamps, by line
+//! otherwise. Semantics:
+//! - `[match]`: every hit is an occurrence.
+//! - `[count]`: per group, `at_least` hits within `window` make an
+//!   occurrence; counting then starts afresh.
+//! - `[sequence]`: per key, each first-step hit starts an instance that
+//!   advances step by step: a step that comes sooner than its `after` ends
+//!   the instance (it happened in time), one later than its `within` never
+//!   comes; an `absent` step ends it when it happens within its window and
+//!   is passed when the window elapses (or the input ends) without it.
+//!   `where` is checked on the completed steps.
+//! - `[trend]`: per group, a running count (+1 per up, -1 per down)
+//!   sampled per `bucket`; a run of non-decreasing buckets that lasts
+//!   `rising_for` and rises by `min_increase` is an occurrence.
+
+use super::compile::{Piece, Step};
+use super::cond::{EventLookup, Lookup};
+use super::engine::{Engine, Hit, Kept, Slot};
+use super::{Form, Rule};
+use crate::event::{Value, format_duration};
+use crate::redact::redact;
+use crate::time::Timestamp;
+use std::collections::HashMap;
+
+/// One occurrence of a rule in one input.
+#[derive(Debug, Clone)]
+pub struct Occurrence {
+    /// Index of the rule in the engine.
+    pub rule: usize,
+    /// The input.
+    pub input: usize,
+    /// The line it is reported at.
+    pub line: u64,
+    /// When.
+    pub time: Option<Timestamp>,
+    /// One line saying what happened (redacted).
+    pub summary: String,
+    /// Named values: captures, the join key, measured gaps (redacted).
+    pub fields: Vec<(String, String)>,
+    /// Lines that show it: its own events and the rule's evidence.
+    pub evidence: Vec<EvidenceLine>,
+}
+
+/// A line shown as evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceLine {
+    /// The input.
+    pub input: usize,
+    /// The line.
+    pub line: u64,
+    /// When.
+    pub time: Option<Timestamp>,
+    /// A redacted excerpt.
+    pub text: String,
+}
+
+/// What one rule found in one input.
+#[derive(Debug, Clone, Default)]
+pub struct RuleOutcome {
+    /// Occurrences in total (may exceed `occurrences.len()` for match rules).
+    pub count: u64,
+    /// The occurrences kept.
+    pub occurrences: Vec<Occurrence>,
+    /// The earliest and latest occurrence times.
+    pub first: Option<Timestamp>,
+    /// See `first`.
+    pub last: Option<Timestamp>,
+    /// What the user should know (hits not all kept, untimed input).
+    pub notes: Vec<String>,
+}
+
+/// How long an excerpt of a message may be.
+const EXCERPT: usize = 200;
+
+/// A one-line, redacted excerpt of an event's message.
+pub fn excerpt(hit: &Hit) -> String {
+    let msg = hit.event.message.trim();
+    let first = msg.lines().next().unwrap_or("");
+    let mut s: String = first.chars().take(EXCERPT).collect();
+    if s.len() < first.len() || msg.lines().nth(1).is_some() {
+        s.push('…');
+    }
+    if s.trim().is_empty() {
+        s = hit
+            .event
+            .exception
+            .as_deref()
+            .and_then(|e| e.lines().next())
+            .unwrap_or("")
+            .chars()
+            .take(EXCERPT)
+            .collect();
+    }
+    redact(&s).into_owned()
+}
+
+fn evidence_line(input: usize, hit: &Hit) -> EvidenceLine {
+    EvidenceLine {
+        input,
+        line: hit.line(),
+        time: hit.time(),
+        text: excerpt(hit),
+    }
+}
+
+fn nanos_between(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<i64> {
+    let (a, b) = (a?.sort_key(), b?.sort_key());
+    Some((b.0 - a.0) * 1_000_000_000 + i64::from(b.1) - i64::from(a.1))
+}
+
+/// Field values of a hit for keys and groups.
+fn key_of(hit: &Hit, names: &[String], input: usize, format: &'static str) -> Option<String> {
+    let lookup = EventLookup {
+        event: &hit.event,
+        input,
+        format,
+        captures: &hit.captures,
+    };
+    let mut parts = Vec::with_capacity(names.len());
+    for n in names {
+        parts.push(lookup.get(n)?.to_text());
+    }
+    Some(parts.join("\u{1f}"))
+}
+
+/// Runs every rule's form over what the scan kept for input `input`.
+/// `end` is the input's last timestamp (absent steps pass at the end).
+pub fn correlate(
+    engine: &Engine,
+    input: usize,
+    format: &'static str,
+    kept: &Kept,
+    end: Option<Timestamp>,
+) -> Vec<RuleOutcome> {
+    let mut by_rule: Vec<Vec<(Slot, &super::engine::PredHits)>> = vec![Vec::new(); engine.len()];
+    for (p, hits) in kept.preds.iter().enumerate() {
+        by_rule[engine.preds[p].rule].push((engine.preds[p].slot, hits));
+    }
+    let cx = Cx { input, format, end };
+    engine
+        .rules
+        .rules
+        .iter()
+        .zip(by_rule)
+        .enumerate()
+        .map(|(i, (rule, preds))| {
+            let mut out = run(&cx, i, rule, &preds);
+            for (slot, h) in &preds {
+                if *slot != Slot::Main && h.count > h.hits.len() as u64 {
+                    out.notes.push(format!(
+                        "rule `{}`: only the first {} of {} matching events were correlated",
+                        rule.id,
+                        h.hits.len(),
+                        h.count
+                    ));
+                }
+            }
+            if !out.occurrences.is_empty() {
+                add_evidence(&cx, rule, &preds, &mut out.occurrences);
+            }
+            out
+        })
+        .collect()
+}
+
+struct Cx {
+    input: usize,
+    format: &'static str,
+    end: Option<Timestamp>,
+}
+
+/// Hits of the given slots, in time order (line order without times),
+/// tagged with their slot.
+fn ordered<'h>(
+    preds: &[(Slot, &'h super::engine::PredHits)],
+    want: impl Fn(Slot) -> bool,
+) -> Vec<(Slot, &'h Hit)> {
+    let mut v: Vec<(Slot, &Hit)> = preds
+        .iter()
+        .filter(|(s, _)| want(*s))
+        .flat_map(|(s, h)| h.hits.iter().map(move |hit| (*s, hit)))
+        .collect();
+    // Later steps first for one event: it may advance an instance before
+    // starting a new one.
+    let step_rank = |s: Slot| match s {
+        Slot::Step(n) => usize::MAX - n,
+        _ => 0,
+    };
+    v.sort_by(|a, b| {
+        let ta = a.1.time().map(|t| t.sort_key());
+        let tb = b.1.time().map(|t| t.sort_key());
+        ta.cmp(&tb)
+            .then(a.1.line().cmp(&b.1.line()))
+            .then(step_rank(a.0).cmp(&step_rank(b.0)))
+    });
+    v
+}
+
+fn run(
+    cx: &Cx,
+    index: usize,
+    rule: &Rule,
+    preds: &[(Slot, &super::engine::PredHits)],
+) -> RuleOutcome {
+    let mut out = RuleOutcome::default();
+    match &rule.form {
+        Form::Match(_) => {
+            if let Some((_, h)) = preds.iter().find(|(s, _)| *s == Slot::Main) {
+                out.count = h.count;
+                for hit in &h.hits {
+                    let occ = occurrence(
+                        cx,
+                        index,
+                        rule,
+                        hit,
+                        &[],
+                        vec![evidence_line(cx.input, hit)],
+                    );
+                    out.occurrences.push(occ);
+                }
+                let times = h.hits.iter().chain(h.last.as_ref()).filter_map(Hit::time);
+                out.first = times.clone().min();
+                out.last = times.max();
+                return out;
+            }
+        }
+        Form::Count {
+            at_least,
+            window,
+            group_by,
+            ..
+        } => {
+            let hits = ordered(preds, |s| s == Slot::Main);
+            let mut groups: HashMap<String, Vec<&Hit>> = HashMap::new();
+            for (_, hit) in hits {
+                let Some(key) = key_of(hit, group_by, cx.input, cx.format) else {
+                    continue;
+                };
+                let run = groups.entry(key.clone()).or_default();
+                run.push(hit);
+                if let Some(t) = hit.time() {
+                    run.retain(|h| {
+                        h.time().is_none_or(|ht| {
+                            nanos_between(Some(ht), Some(t)).is_none_or(|d| d <= *window)
+                        })
+                    });
+                }
+                if run.len() as u64 >= *at_least {
+                    let evidence = run.iter().map(|h| evidence_line(cx.input, h)).collect();
+                    let mut fields = Vec::new();
+                    if !group_by.is_empty() {
+                        fields.push((group_by.join(","), key.replace('\u{1f}', ", ")));
+                    }
+                    fields.push(("count".to_string(), run.len().to_string()));
+                    if let (Some(a), Some(b)) = (run.first().and_then(|h| h.time()), hit.time()) {
+                        fields.push((
+                            "span".to_string(),
+                            format_duration(nanos_between(Some(a), Some(b)).unwrap_or(0)),
+                        ));
+                    }
+                    out.occurrences
+                        .push(occurrence(cx, index, rule, hit, &fields, evidence));
+                    run.clear();
+                }
+            }
+        }
+        Form::Sequence { key, steps, where_ } => {
+            sequence(
+                cx,
+                index,
+                rule,
+                key.as_deref(),
+                steps,
+                where_.as_ref(),
+                preds,
+                &mut out,
+            );
+        }
+        Form::Trend {
+            bucket,
+            rising_for,
+            min_increase,
+            group_by,
+            ..
+        } => {
+            let hits = ordered(preds, |s| matches!(s, Slot::Up | Slot::Down));
+            if hits.iter().any(|(_, h)| h.time().is_none()) {
+                out.notes.push(format!(
+                    "rule `{}`: a trend needs timestamps; events without them were left out",
+                    rule.id
+                ));
+            }
+            let mut series: HashMap<String, Vec<(i64, i64, &Hit)>> = HashMap::new();
+            let mut level: HashMap<String, i64> = HashMap::new();
+            for (slot, hit) in hits {
+                let (Some(t), Some(key)) = (hit.time(), key_of(hit, group_by, cx.input, cx.format))
+                else {
+                    continue;
+                };
+                let v = level.entry(key.clone()).or_insert(0);
+                *v += if slot == Slot::Up { 1 } else { -1 };
+                let (secs, nanos) = t.sort_key();
+                series.entry(key).or_default().push((
+                    secs * 1_000_000_000 + i64::from(nanos),
+                    *v,
+                    hit,
+                ));
+            }
+            let mut keys: Vec<&String> = series.keys().collect();
+            keys.sort();
+            for key in keys {
+                trend(
+                    cx,
+                    index,
+                    rule,
+                    &series[key],
+                    *bucket,
+                    *rising_for,
+                    *min_increase,
+                    &mut out,
+                );
+            }
+        }
+    }
+    out.count = out.occurrences.len() as u64;
+    out.first = out.occurrences.iter().filter_map(|o| o.time).min();
+    out.last = out.occurrences.iter().filter_map(|o| o.time).max();
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn trend(
+    cx: &Cx,
+    index: usize,
+    rule: &Rule,
+    points: &[(i64, i64, &Hit)],
+    bucket: i64,
+    rising_for: i64,
+    min_increase: i64,
+    out: &mut RuleOutcome,
+) {
+    let Some(start) = points.first().map(|p| p.0) else {
+        return;
+    };
+    // The running count at the end of each bucket.
+    // Bucket 0 is the zero the count starts from; bucket b > 0 holds the
+    // count at the end of the (b-1)th bucket-long period.
+    let last_bucket = ((points.last().map_or(start, |p| p.0) - start) / bucket) as usize + 1;
+    let mut values = vec![0i64; last_bucket + 1];
+    let mut anchors: Vec<Option<&Hit>> = vec![None; last_bucket + 1];
+    let mut current = 0;
+    let mut idx = 0;
+    for (b, slot) in values.iter_mut().enumerate().skip(1) {
+        while idx < points.len() && (points[idx].0 - start) / bucket < b as i64 {
+            current = points[idx].1;
+            anchors[b] = Some(points[idx].2);
+            idx += 1;
+        }
+        *slot = current;
+    }
+    let mut run_start = 0;
+    for b in 1..=values.len() {
+        let ends = b == values.len() || values[b] < values[b - 1];
+        if !ends {
+            continue;
+        }
+        let end = b - 1;
+        let span = (end - run_start) as i64 * bucket;
+        let rise = values[end] - values[run_start];
+        if span >= rising_for
+            && rise >= min_increase
+            && let Some(hit) = anchors[..=end].iter().rev().flatten().next()
+        {
+            let fields = vec![
+                ("from".to_string(), values[run_start].to_string()),
+                ("to".to_string(), values[end].to_string()),
+                ("over".to_string(), format_duration(span)),
+            ];
+            let mut occ = occurrence(
+                cx,
+                index,
+                rule,
+                hit,
+                &fields,
+                vec![evidence_line(cx.input, hit)],
+            );
+            if rule.summary.is_none() {
+                occ.summary = format!(
+                    "rose from {} to {} over {}",
+                    values[run_start],
+                    values[end],
+                    format_duration(span)
+                );
+            }
+            out.occurrences.push(occ);
+        }
+        run_start = b;
+    }
+}
+
+struct Instance<'h> {
+    next: usize,
+    matched: Vec<Option<&'h Hit>>,
+    last: &'h Hit,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sequence(
+    cx: &Cx,
+    index: usize,
+    rule: &Rule,
+    key: Option<&str>,
+    steps: &[Step],
+    where_: Option<&super::cond::Cond>,
+    preds: &[(Slot, &super::engine::PredHits)],
+    out: &mut RuleOutcome,
+) {
+    const MAX_LIVE: usize = 64;
+    let hits = ordered(preds, |s| matches!(s, Slot::Step(_)));
+    let names: Vec<String> = key.map(|k| vec![k.to_string()]).unwrap_or_default();
+    let mut live: HashMap<String, Vec<Instance>> = HashMap::new();
+    let mut done: Vec<Instance> = Vec::new();
+    for (slot, hit) in hits {
+        let Slot::Step(s) = slot else { continue };
+        let Some(k) = key_of(hit, &names, cx.input, cx.format) else {
+            continue;
+        };
+        let group = live.entry(k).or_default();
+        pass_elapsed_absences(group, steps, hit.time(), &mut done);
+        let mut keep = Vec::with_capacity(group.len() + 1);
+        for mut inst in group.drain(..) {
+            let step = &steps[inst.next];
+            let gap = nanos_between(inst.last.time(), hit.time());
+            if step.absent {
+                if s == inst.next {
+                    continue; // what must not happen happened
+                }
+                if s == inst.next + 1 {
+                    inst.matched[s] = Some(hit);
+                    inst.last = hit;
+                    inst.next += 2;
+                }
+            } else if s == inst.next {
+                if gap.is_some_and(|g| step.within.is_some_and(|w| g > w)) {
+                    continue; // too late: this instance will never complete
+                }
+                if gap.is_some_and(|g| step.after.is_some_and(|a| g < a)) {
+                    continue; // in time: the gap this rule looks for did not occur
+                }
+                inst.matched[s] = Some(hit);
+                inst.last = hit;
+                inst.next += 1;
+            }
+            if inst.next >= steps.len() {
+                done.push(inst);
+            } else {
+                keep.push(inst);
+            }
+        }
+        if s == 0 {
+            let mut matched = vec![None; steps.len()];
+            matched[0] = Some(hit);
+            let inst = Instance {
+                next: 1,
+                matched,
+                last: hit,
+            };
+            if steps.len() == 1 {
+                done.push(inst);
+            } else {
+                keep.push(inst);
+            }
+        }
+        if keep.len() > MAX_LIVE {
+            keep.drain(..keep.len() - MAX_LIVE);
+        }
+        *group = keep;
+    }
+    // The input ended: absent steps whose window elapsed (or that cannot be
+    // timed) are passed.
+    for group in live.values_mut() {
+        for inst in group.drain(..) {
+            if steps[inst.next].absent && inst.next + 1 == steps.len() {
+                let elapsed = match (
+                    steps[inst.next].within,
+                    nanos_between(inst.last.time(), cx.end),
+                ) {
+                    (Some(w), Some(g)) => g >= w,
+                    _ => true,
+                };
+                if elapsed {
+                    done.push(Instance {
+                        next: steps.len(),
+                        ..inst
+                    });
+                }
+            }
+        }
+    }
+    done.sort_by_key(|i| (i.last.time().map(|t| t.sort_key()), i.last.line()));
+    for inst in done {
+        let named: Vec<(&str, &Hit)> = steps
+            .iter()
+            .zip(&inst.matched)
+            .filter_map(|(s, h)| h.map(|h| (s.name.as_str(), h)))
+            .collect();
+        let lookup = StepsLookup {
+            steps: &named,
+            input: cx.input,
+            format: cx.format,
+        };
+        if let Some(w) = where_
+            && !w.test(&lookup, &mut Vec::new())
+        {
+            continue;
+        }
+        let mut fields = Vec::new();
+        if let Some(k) = key
+            && let Some(v) = lookup.get(&format!("{}.{k}", named[0].0))
+        {
+            fields.push((k.to_string(), redact(&v.to_text()).into_owned()));
+        }
+        for pair in named.windows(2) {
+            if let Some(g) = nanos_between(pair[0].1.time(), pair[1].1.time()) {
+                fields.push((
+                    format!("{}_to_{}", pair[0].0, pair[1].0),
+                    format_duration(g),
+                ));
+            }
+        }
+        for (name, h) in &named {
+            for (k, v) in &h.captures {
+                fields.push((format!("{name}.{k}"), redact(v).into_owned()));
+            }
+        }
+        let evidence = named
+            .iter()
+            .map(|(_, h)| evidence_line(cx.input, h))
+            .collect();
+        let anchor = named.last().expect("a sequence has a first step").1;
+        let mut occ = occurrence(cx, index, rule, anchor, &fields, evidence);
+        if let Some(t) = &rule.summary {
+            occ.summary = render(t, &lookup);
+        }
+        out.occurrences.push(occ);
+    }
+}
+
+/// Instances waiting at an absent step whose window has elapsed by `now`
+/// pass it (and finish when it was the last step).
+fn pass_elapsed_absences<'h>(
+    group: &mut Vec<Instance<'h>>,
+    steps: &[Step],
+    now: Option<Timestamp>,
+    done: &mut Vec<Instance<'h>>,
+) {
+    let mut i = 0;
+    while i < group.len() {
+        let inst = &group[i];
+        let step = &steps[inst.next];
+        let elapsed = step.absent
+            && step
+                .within
+                .is_some_and(|w| nanos_between(inst.last.time(), now).is_some_and(|g| g > w));
+        if !elapsed {
+            i += 1;
+        } else if inst.next + 1 == steps.len() {
+            let mut inst = group.swap_remove(i);
+            inst.next = steps.len();
+            done.push(inst);
+        } else {
+            // Passed the absence: now wait for the step after it.
+            group[i].next += 1;
+        }
+    }
+}
+
+/// `step.field` lookups over a completed sequence.
+struct StepsLookup<'a> {
+    steps: &'a [(&'a str, &'a Hit)],
+    input: usize,
+    format: &'static str,
+}
+
+impl Lookup for StepsLookup<'_> {
+    fn get(&self, name: &str) -> Option<Value<'_>> {
+        let (step, field) = name.split_once('.')?;
+        let (_, hit) = self.steps.iter().find(|(s, _)| *s == step)?;
+        EventLookup {
+            event: &hit.event,
+            input: self.input,
+            format: self.format,
+            captures: &hit.captures,
+        }
+        .get(field)
+        .map(Value::into_owned)
+    }
+}
+
+fn render(pieces: &[Piece], lookup: &dyn Lookup) -> String {
+    let mut s = String::new();
+    for p in pieces {
+        match p {
+            Piece::Text(t) => s.push_str(t),
+            Piece::Expr(c) => s.push_str(
+                &c.value(lookup)
+                    .map_or_else(|| "?".to_string(), |v| v.to_text()),
+            ),
+        }
+    }
+    redact(&s).into_owned()
+}
+
+fn occurrence(
+    cx: &Cx,
+    index: usize,
+    rule: &Rule,
+    anchor: &Hit,
+    fields: &[(String, String)],
+    evidence: Vec<EvidenceLine>,
+) -> Occurrence {
+    let lookup = EventLookup {
+        event: &anchor.event,
+        input: cx.input,
+        format: cx.format,
+        captures: &anchor.captures,
+    };
+    let summary = match &rule.summary {
+        Some(t) if !matches!(rule.form, Form::Sequence { .. }) => render(t, &lookup),
+        _ => excerpt(anchor),
+    };
+    let mut all = fields.to_vec();
+    for (k, v) in &anchor.captures {
+        if !all
+            .iter()
+            .any(|(n, _)| n == k || n.ends_with(&format!(".{k}")))
+        {
+            all.push((k.clone(), redact(v).into_owned()));
+        }
+    }
+    Occurrence {
+        rule: index,
+        input: cx.input,
+        line: anchor.line(),
+        time: anchor.time(),
+        summary,
+        fields: all,
+        evidence,
+    }
+}
+
+/// Adds the rule's `[[evidence]]` hits near each occurrence (by time, or
+/// the 50 lines before it when the input has no timestamps).
+fn add_evidence(
+    cx: &Cx,
+    rule: &Rule,
+    preds: &[(Slot, &super::engine::PredHits)],
+    occs: &mut [Occurrence],
+) {
+    const PER_BLOCK: usize = 5;
+    for (n, spec) in rule.evidence.iter().enumerate() {
+        let Some((_, hits)) = preds.iter().find(|(s, _)| *s == Slot::Evidence(n)) else {
+            continue;
+        };
+        for occ in occs.iter_mut() {
+            let near: Vec<&Hit> = hits
+                .hits
+                .iter()
+                .filter(|h| match (occ.time, h.time()) {
+                    (Some(_), Some(_)) => nanos_between(occ.time, h.time())
+                        .is_some_and(|d| d >= spec.window.0 && d <= spec.window.1),
+                    _ => h.line() <= occ.line && h.line() + 50 >= occ.line,
+                })
+                .collect();
+            for h in near.iter().rev().take(PER_BLOCK).rev() {
+                let line = evidence_line(cx.input, h);
+                if !occ.evidence.contains(&line) {
+                    occ.evidence.push(line);
+                }
+            }
+        }
+    }
+    for occ in occs.iter_mut() {
+        occ.evidence.sort_by_key(|e| e.line);
+    }
+}

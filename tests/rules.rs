@@ -291,3 +291,26 @@ fn secrets_never_reach_any_output() {
         "JWT length is shown"
     );
 }
+
+#[test]
+fn findings_do_not_depend_on_chunking_or_threads() {
+    let base = run(&["--json", "--rules", SAMPLES, SCENARIO]).stdout;
+    for extra in [["--chunk-size", "17"], ["--threads", "1"]] {
+        let o = run(&[
+            &["--json", "--rules", SAMPLES][..],
+            &extra[..],
+            &[SCENARIO][..],
+        ]
+        .concat());
+        assert_eq!(o.stdout, base, "{extra:?}");
+    }
+    let piped = bin()
+        .current_dir(repo(""))
+        .args(["--json", "--rules", SAMPLES, "--window", "4096", "-"])
+        .write_stdin(std::fs::read(repo(SCENARIO)).unwrap())
+        .output()
+        .unwrap();
+    let a: serde_json::Value = serde_json::from_slice(&base).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&piped.stdout).unwrap();
+    assert_eq!(a["findings"], b["findings"]);
+}

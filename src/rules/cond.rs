@@ -165,6 +165,12 @@ fn eval<'c>(node: &Node, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
         Node::Matches(l, re) => {
             let l = eval(l, ctx)?;
             for text in texts(&l) {
+                if !re.is_match(&text) {
+                    continue;
+                }
+                if re.captures_len() == 1 {
+                    return b(true);
+                }
                 if let Some(c) = re.captures(&text) {
                     let mut caps = ctx.captures.borrow_mut();
                     for name in re.capture_names().flatten() {
@@ -306,28 +312,21 @@ pub(crate) fn needles(node: &Node) -> Option<Vec<String>> {
     fn raw_field(n: &Node) -> bool {
         matches!(n, Node::Field(f) if super::fields::RAW_TEXT_FIELDS.contains(&f.as_str()))
     }
-    fn usable(s: &str) -> bool {
-        s.len() >= 3
-            && s.bytes().all(|c| {
-                (0x20..0x7f).contains(&c)
-                    && !matches!(c, b'"' | b'\'' | b'\\' | b'<' | b'>' | b'&' | b'+' | b'`')
-            })
-    }
-    fn lit(n: &Node) -> Option<&str> {
+    fn lit(n: &Node) -> Option<String> {
         match n {
-            Node::Lit(Value::Str(s)) if usable(s) => Some(s),
+            Node::Lit(Value::Str(s)) => usable(s.as_bytes()),
             _ => None,
         }
     }
     match node {
         Node::Str(StrOp::Contains | StrOp::StartsWith | StrOp::EndsWith, f, l) if raw_field(f) => {
-            lit(l).map(|s| vec![s.to_string()])
+            lit(l).map(|s| vec![s])
         }
-        Node::Cmp(CmpOp::Eq, f, l) if raw_field(f) => lit(l).map(|s| vec![s.to_string()]),
-        Node::Cmp(CmpOp::Eq, l, f) if raw_field(f) => lit(l).map(|s| vec![s.to_string()]),
-        Node::In(f, items) if raw_field(f) => {
-            items.iter().map(|i| lit(i).map(str::to_string)).collect()
+        Node::Cmp(CmpOp::Eq, f, l) | Node::Cmp(CmpOp::Eq, l, f) if raw_field(f) => {
+            lit(l).map(|s| vec![s])
         }
+        Node::In(f, items) if raw_field(f) => items.iter().map(lit).collect(),
+        Node::Matches(f, re) if raw_field(f) => regex_needles(re.as_str()),
         Node::And(a, b) => match (needles(a), needles(b)) {
             (Some(x), Some(y)) => {
                 // Either side's needles will do; the rarer (longer) the better.
@@ -342,5 +341,53 @@ pub(crate) fn needles(node: &Node) -> Option<Vec<String>> {
             Some(x)
         }
         _ => None,
+    }
+}
+
+/// The longest part of a literal that every format's raw text holds as
+/// written: printable ASCII without the characters JSON escapes and without
+/// line breaks; at least 3 bytes.
+fn usable(b: &[u8]) -> Option<String> {
+    let ok = |c: &u8| {
+        (0x20..0x7f).contains(c)
+            && !matches!(c, b'"' | b'\'' | b'\\' | b'<' | b'>' | b'&' | b'+' | b'`')
+    };
+    let best = b.split(|c| !ok(c)).max_by_key(|run| run.len())?;
+    (best.len() >= 3).then(|| String::from_utf8_lossy(best).into_owned())
+}
+
+/// Literals one of which every match of `pattern` contains (its prefixes),
+/// when the regex syntax says so and they are usable as needles.
+fn regex_needles(pattern: &str) -> Option<Vec<String>> {
+    let hir = regex_syntax::parse(pattern).ok()?;
+    let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() {
+        return None;
+    }
+    lits.iter().map(|l| usable(l.as_bytes())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needles_from_literals_and_regexes() {
+        assert_eq!(
+            usable(b"Connection to service '"),
+            Some("Connection to service ".to_string())
+        );
+        assert_eq!(usable(b"'x'"), None);
+        assert_eq!(
+            regex_needles(r"was dropped.*Id: (?P<conn>[0-9a-f-]{36})"),
+            Some(vec!["was dropped".to_string()])
+        );
+        assert_eq!(
+            regex_needles(r"^Connection (?P<c>\S+) started"),
+            Some(vec!["Connection ".to_string()])
+        );
+        assert_eq!(regex_needles(r"\d+ failed"), None);
+        assert_eq!(regex_needles(r"(?i)ab"), None);
     }
 }

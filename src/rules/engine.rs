@@ -101,6 +101,8 @@ pub struct Engine {
     needle_preds: Vec<Vec<u32>>,
     /// Predicates with no needle: evaluated on every event.
     always: Vec<u32>,
+    /// Occurrences per rule and input that are rendered in full.
+    pub max_occurrences: usize,
 }
 
 impl Engine {
@@ -167,14 +169,33 @@ impl Engine {
                 _ => always.push(p as u32),
             }
         }
-        let ac = (!needles.is_empty())
-            .then(|| AhoCorasick::new(&needles).expect("literal needles always build"));
+        // A leftmost-first search skips needles that start inside a reported
+        // match; every needle that could hide that way is implied by it.
+        for x in 0..needles.len() {
+            for y in 0..needles.len() {
+                if x != y && can_start_inside(&needles[x], &needles[y]) {
+                    let extra = needle_preds[y].clone();
+                    for p in extra {
+                        if !needle_preds[x].contains(&p) {
+                            needle_preds[x].push(p);
+                        }
+                    }
+                }
+            }
+        }
+        let ac = (!needles.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(&needles)
+                .expect("literal needles always build")
+        });
         Engine {
             rules,
             preds,
             ac,
             needle_preds,
             always,
+            max_occurrences: max_occurrences.max(1),
         }
     }
 
@@ -212,7 +233,7 @@ impl Engine {
             // Events without raw text (rule examples, captures): no prefilter.
             bits.iter_mut().for_each(|b| *b = u64::MAX);
         } else if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(event.raw) {
+            for m in ac.find_iter(event.raw) {
                 for &p in &self.needle_preds[m.pattern().as_usize()] {
                     bits[p as usize / 64] |= 1 << (p % 64);
                 }
@@ -253,6 +274,15 @@ impl Engine {
             }
         }
     }
+}
+
+/// True when an occurrence of `y` can start inside an occurrence of `x`
+/// (so a non-overlapping search that reports `x` may not report `y`).
+fn can_start_inside(x: &str, y: &str) -> bool {
+    (0..x.len()).filter(|&k| x.is_char_boundary(k)).any(|k| {
+        let rest = &x[k..];
+        rest.starts_with(y) || y.starts_with(rest)
+    })
 }
 
 fn cut_long_texts(mut e: Event<'static>) -> Event<'static> {
@@ -331,5 +361,19 @@ impl<A: Collector, B: Collector> Collector for (A, B) {
     fn append(&self, acc: &mut Self::Acc, later: Self::Acc, line_offset: u64) {
         self.0.append(&mut acc.0, later.0, line_offset);
         self.1.append(&mut acc.1, later.1, line_offset);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_needles_are_implied() {
+        assert!(can_start_inside("was dropped", "dropped, probably"));
+        assert!(can_start_inside("Connection to", "to service"));
+        assert!(can_start_inside("abc", "abc and more"));
+        assert!(can_start_inside("timeout. 30", "out"));
+        assert!(!can_start_inside("was dropped", "connected"));
     }
 }

@@ -138,7 +138,12 @@ pub fn correlate(
     for (p, hits) in kept.preds.iter().enumerate() {
         by_rule[engine.preds[p].rule].push((engine.preds[p].slot, hits));
     }
-    let cx = Cx { input, format, end };
+    let cx = Cx {
+        input,
+        format,
+        end,
+        max: engine.max_occurrences,
+    };
     engine
         .rules
         .rules
@@ -147,6 +152,7 @@ pub fn correlate(
         .enumerate()
         .map(|(i, (rule, preds))| {
             let mut out = run(&cx, i, rule, &preds);
+            out.occurrences.truncate(cx.max);
             for (slot, h) in &preds {
                 if *slot != Slot::Main && h.count > h.hits.len() as u64 {
                     out.notes.push(format!(
@@ -169,6 +175,8 @@ struct Cx {
     input: usize,
     format: &'static str,
     end: Option<Timestamp>,
+    /// Occurrences rendered in full per rule; the rest are only counted.
+    max: usize,
 }
 
 /// Hits of the given slots, in time order (line order without times),
@@ -248,6 +256,11 @@ fn run(
                     });
                 }
                 if run.len() as u64 >= *at_least {
+                    if out.occurrences.len() >= cx.max {
+                        out.occurrences.push(light(index, cx.input, hit));
+                        run.clear();
+                        continue;
+                    }
                     let evidence = run.iter().map(|h| evidence_line(cx.input, h)).collect();
                     let mut fields = Vec::new();
                     if !group_by.is_empty() {
@@ -516,6 +529,11 @@ fn sequence(
         {
             continue;
         }
+        let anchor = named.last().expect("a sequence has a first step").1;
+        if out.occurrences.len() >= cx.max {
+            out.occurrences.push(light(index, cx.input, anchor));
+            continue;
+        }
         let mut fields = Vec::new();
         if let Some(k) = key
             && let Some(v) = lookup.get(&format!("{}.{k}", named[0].0))
@@ -611,6 +629,19 @@ fn render(pieces: &[Piece], lookup: &dyn Lookup) -> String {
         }
     }
     redact(&s).into_owned()
+}
+
+/// An occurrence that is counted but not shown (past `--max-occurrences`).
+fn light(rule: usize, input: usize, anchor: &Hit) -> Occurrence {
+    Occurrence {
+        rule,
+        input,
+        line: anchor.line(),
+        time: anchor.time(),
+        summary: String::new(),
+        fields: Vec::new(),
+        evidence: Vec::new(),
+    }
 }
 
 fn occurrence(

@@ -9,6 +9,7 @@
 //! terminal tables or the JSON document. The library never prints.
 
 pub mod analyze;
+pub mod catalog;
 pub mod event;
 pub mod input;
 pub mod parse;

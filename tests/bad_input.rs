@@ -1,7 +1,7 @@
 //! Bad input never panics, is named in a clear message (with the line where
 //! it applies), and never stops the other inputs from being reported.
 
-use crate::util::{repo, run_json};
+use crate::util::{parse_json, repo};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,7 @@ fn temp_file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
 
 /// Runs `bad` followed by a good input; checks the good one is still read.
 fn with_good(bad: &Path) -> crate::util::Run {
-    let run = run_json([bad.to_path_buf(), repo(GOOD)], None);
+    let run = parse_json([bad.to_path_buf(), repo(GOOD)], None);
     assert_eq!(
         run.input(1)["records"],
         7,
@@ -112,7 +112,7 @@ fn an_oversized_line_on_stdin_is_streamed() {
     let mut data = b"info: Big.Payload[1]\n      ".to_vec();
     data.extend(std::iter::repeat_n(b'y', 3 << 20));
     data.extend_from_slice(b"\ninfo: After[2]\n      done\n");
-    let run = run_json(["--window", "65536", "-"], Some(data));
+    let run = parse_json(["--window", "65536", "-"], Some(data));
     assert_eq!(run.code, 0);
     assert_eq!(run.input(0)["records"], 2);
     assert_eq!(run.input(0)["lines"], 4);
@@ -147,7 +147,7 @@ fn directory_with_nothing_readable() {
     let binaries = tempfile::tempdir().unwrap();
     temp_file(&binaries, "a.bin", &[0u8; 64]);
     temp_file(&binaries, "b.bin", &[1u8; 64]);
-    let run = run_json([binaries.path().to_path_buf(), repo(GOOD)], None);
+    let run = parse_json([binaries.path().to_path_buf(), repo(GOOD)], None);
     assert_eq!(run.code, 2);
     assert!(run.input(0)["skipped"].as_str().unwrap().contains("binary"));
     assert_eq!(run.input(2)["records"], 7);

@@ -1,7 +1,7 @@
 //! Every bundled example and fixture is read as the right format with the
 //! exact record count, unparsed-line count and time range.
 
-use crate::util::{repo, run_json, shared_examples};
+use crate::util::{parse_json, repo, shared_examples};
 use asrs_logscan::analyze::{AnalyzeOptions, analyze_one};
 use asrs_logscan::event::Event;
 use asrs_logscan::input::{InputSpec, Origin};
@@ -20,7 +20,7 @@ type Expect = (
 
 fn check(dir: &std::path::Path, cases: &[Expect]) {
     let paths: Vec<_> = cases.iter().map(|c| dir.join(c.0)).collect();
-    let run = run_json(&paths, None);
+    let run = parse_json(&paths, None);
     assert_eq!(run.code, 0, "{}", run.stderr);
     for (i, (file, format, records, unparsed, first, last)) in cases.iter().enumerate() {
         let input = run.input(i);
@@ -196,7 +196,7 @@ fn own_fixtures() {
 
 #[test]
 fn levels_and_categories_are_reported() {
-    let run = run_json([repo("fixtures/logs/ilogger-simple/server-utc.log")], None);
+    let run = parse_json([repo("fixtures/logs/ilogger-simple/server-utc.log")], None);
     let input = run.input(0);
     let levels = &input["levels"];
     assert_eq!(

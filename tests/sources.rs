@@ -1,6 +1,6 @@
 //! Where inputs come from: directories, stdin, gzip, zip archives.
 
-use crate::util::{repo, run_json};
+use crate::util::{parse_json, repo};
 use std::io::Write;
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -13,7 +13,7 @@ const SIMPLE: &str = "fixtures/logs/ilogger-simple/server-utc.log";
 
 #[test]
 fn directories_are_walked_in_name_order() {
-    let run = run_json([repo("fixtures/logs")], None);
+    let run = parse_json([repo("fixtures/logs")], None);
     assert_eq!(run.code, 0);
     let paths: Vec<&str> = run.json["inputs"]
         .as_array()
@@ -30,11 +30,11 @@ fn directories_are_walked_in_name_order() {
 #[test]
 fn stdin_plain_and_gzipped() {
     let data = std::fs::read(repo(SIMPLE)).unwrap();
-    let plain = run_json(["-"], Some(data.clone()));
+    let plain = parse_json(["-"], Some(data.clone()));
     assert_eq!(plain.input(0)["path"], "-");
     assert_eq!(plain.input(0)["records"], 10);
     assert_eq!(plain.input(0)["format"], "ilogger-simple");
-    let gz = run_json(["-"], Some(gzip(&data)));
+    let gz = parse_json(["-"], Some(gzip(&data)));
     assert_eq!(gz.input(0)["records"], 10);
     assert_eq!(gz.input(0)["last"], "2024-03-02T10:17:44.902Z");
 }
@@ -44,7 +44,7 @@ fn gzip_files_are_read_transparently() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.log.gz");
     std::fs::write(&path, gzip(&std::fs::read(repo(SIMPLE)).unwrap())).unwrap();
-    let run = run_json([&path], None);
+    let run = parse_json([&path], None);
     assert_eq!(run.code, 0);
     assert_eq!(run.input(0)["records"], 10);
     assert_eq!(run.input(0)["format"], "ilogger-simple");
@@ -70,7 +70,7 @@ fn zip_members_are_inputs_named_archive_colon_member() {
         .unwrap();
     zip.finish().unwrap();
 
-    let run = run_json([&path], None);
+    let run = parse_json([&path], None);
     assert_eq!(run.code, 0, "a binary member is skipped, not an error");
     let shown = path.display().to_string();
     assert_eq!(run.input(0)["path"], format!("{shown}:LogFiles/app.log"));
@@ -93,10 +93,10 @@ fn utf16_with_bom_is_converted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("redirected.log");
     std::fs::write(&path, &bytes).unwrap();
-    let run = run_json([&path], None);
+    let run = parse_json([&path], None);
     assert_eq!(run.input(0)["records"], 10);
     assert_eq!(run.input(0)["encoding"], "utf-16le");
-    let piped = run_json(["-"], Some(bytes));
+    let piped = parse_json(["-"], Some(bytes));
     assert_eq!(piped.input(0)["records"], 10);
     assert_eq!(piped.input(0)["last"], "2024-03-02T10:17:44.902Z");
 }

@@ -1,7 +1,7 @@
 //! The generic `text` reader on what users paste from other loggers, time
 //! zones (`--tz`), dates (`--date`) and encodings, end to end.
 
-use crate::util::{repo, run_json, shared_examples};
+use crate::util::{parse_json, repo, shared_examples};
 use serde_json::Value;
 
 fn dir() -> std::path::PathBuf {
@@ -42,7 +42,7 @@ fn each_logger_fixture() {
         "functions-host.log",
         "bare-exception.txt",
     ];
-    let run = run_json(files.iter().map(|f| dir().join(f)), None);
+    let run = parse_json(files.iter().map(|f| dir().join(f)), None);
     assert_eq!(run.code, 0, "{}", run.stderr);
     for (i, file) in files.iter().enumerate() {
         assert_eq!(run.input(i)["format"], "text", "{file}");
@@ -120,7 +120,7 @@ fn each_logger_fixture() {
 #[test]
 fn local_times_with_tz_become_instants() {
     let nlog = dir().join("nlog-local.log");
-    let run = run_json(
+    let run = parse_json(
         [
             "--tz".into(),
             "nlog-local.log=Europe/Berlin".into(),
@@ -135,7 +135,7 @@ fn local_times_with_tz_become_instants() {
     assert_eq!(i["time_zone"], "Europe/Berlin");
     assert!(!run.notes().contains("without a time zone"));
     // A fixed offset, given for all inputs, by full path.
-    let run = run_json(
+    let run = parse_json(
         [
             "--tz".into(),
             format!("{}=-05:00", nlog.display()).into(),
@@ -146,13 +146,13 @@ fn local_times_with_tz_become_instants() {
     assert_eq!(run.input(0)["first"], "2024-03-02T11:15:00.2331-05:00");
     // Offsets written by the source are never overridden.
     let serilog = dir().join("serilog-file.log");
-    let run = run_json(["--tz".into(), "UTC".into(), serilog], None);
+    let run = parse_json(["--tz".into(), "UTC".into(), serilog], None);
     assert_eq!(run.input(0)["first"], "2024-03-02T11:15:00.233+01:00");
 }
 
 #[test]
 fn time_of_day_logs_take_the_date_the_user_gives() {
-    let run = run_json(
+    let run = parse_json(
         [
             "--date".into(),
             "2024-03-02".into(),
@@ -191,7 +191,7 @@ fn bad_tz_and_date_values_are_usage_errors() {
 
 #[test]
 fn utf16_file_from_powershell() {
-    let run = run_json([dir().join("powershell-utf16.log")], None);
+    let run = parse_json([dir().join("powershell-utf16.log")], None);
     let i = run.input(0);
     assert_eq!(i["encoding"], "utf-16le");
     assert_eq!(i["format"], "ilogger-simple");
@@ -203,7 +203,7 @@ fn utf16_file_from_powershell() {
 #[test]
 fn shared_examples_of_other_loggers() {
     let Some(ex) = shared_examples() else { return };
-    let run = run_json(
+    let run = parse_json(
         [
             "serilog-console.log",
             "serilog-file.log",

@@ -251,7 +251,7 @@ impl Report {
             tool: Tool {
                 version: env!("CARGO_PKG_VERSION"),
                 rules: engine.map_or(0, Engine::len),
-                catalog: 0,
+                catalog: crate::catalog::Catalog::get().len(),
             },
             inputs,
             findings,

@@ -394,7 +394,35 @@ impl<'s> Compiler<'s> {
     }
 
     /// Checks names and regexes in `e`; collects compiled regexes in order.
+    /// An `event` literal must be an event of the catalog.
+    fn event_name(&mut self, field: &Expr, value: &Expr, place: &Place) {
+        let is_event =
+            matches!(&field.kind, Kind::Field(f) if f == "event" || f.ends_with(".event"));
+        if let (true, Kind::Lit(Lit::Str(name))) = (is_event, &value.kind) {
+            let names = crate::catalog::Catalog::get().event_names();
+            if !names.iter().any(|n| n == name) {
+                let span = self.sub(place, value.span.clone());
+                let e = self.err(
+                    span,
+                    format!("no event `{name}` in the SDK message catalog"),
+                );
+                if let Some(s) = did_you_mean(name, names.iter().map(String::as_str)) {
+                    e.hint(format!("did you mean `{s}`?"));
+                }
+            }
+        }
+    }
+
     fn check(&mut self, e: &Expr, place: &Place, scope: Scope<'_>, regexes: &mut VecDeque<Regex>) {
+        if let Kind::Cmp(_, a, b) = &e.kind {
+            self.event_name(a, b, place);
+            self.event_name(b, a, place);
+        }
+        if let Kind::In(a, items) = &e.kind {
+            for i in items {
+                self.event_name(a, i, place);
+            }
+        }
         match &e.kind {
             Kind::Or(a, b)
             | Kind::And(a, b)
@@ -818,9 +846,6 @@ pub fn compile(path: &str, src: &str) -> Result<Rule, Vec<RuleError>> {
             {
                 c.err(span, "`after` must be shorter than `within`");
             }
-            if st.absent && within.is_none() && steps.is_empty() {
-                c.err(st.name.span(), "the first step cannot be absent");
-            }
             steps.push(Step {
                 name,
                 when,
@@ -829,8 +854,17 @@ pub fn compile(path: &str, src: &str) -> Result<Rule, Vec<RuleError>> {
                 absent: st.absent,
             });
         }
-        if steps.first().is_some_and(|s| s.absent) {
-            c.err(spec.step[0].span(), "the first step cannot be absent");
+        if steps.len() >= 2 && steps[0].absent && steps[1].absent {
+            c.err(
+                spec.step[1].span(),
+                "after an absent first step, the second step must happen",
+            );
+        }
+        if steps.len() == 1 && steps[0].absent {
+            c.err(
+                spec.step[0].span(),
+                "a sequence of one absent step never happens",
+            );
         }
         let key = spec.key.as_ref().map(|k| {
             c.field_name(k.get_ref(), k.span(), Scope::Event);

@@ -10,10 +10,11 @@
 //! missing field is 0.
 
 use super::expr::{CmpOp, Kind, Lit, StrOp};
+use crate::catalog::{Catalog, Recognized};
 use crate::event::{Event, Level, Value};
 use regex::Regex;
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::cmp::Ordering;
 
 /// A compiled expression node.
@@ -54,28 +55,79 @@ pub trait Lookup {
 /// Named regex captures gathered while a condition is evaluated.
 pub type Captures = Vec<(String, String)>;
 
-/// One event seen by rules: the event plus what only the input knows.
+/// One event seen by rules: the event plus what only the input knows, and
+/// (computed on first use) what the SDK message catalog recognises in it.
 pub struct EventLookup<'e, 'a> {
-    /// The event.
-    pub event: &'e Event<'a>,
-    /// Its input's index.
-    pub input: usize,
-    /// Its input's format name.
-    pub format: &'static str,
-    /// Captures of earlier conditions (for templates and keys).
-    pub captures: &'e [(String, String)],
+    event: &'e Event<'a>,
+    input: usize,
+    format: &'static str,
+    captures: &'e [(String, String)],
+    recognized: OnceCell<Option<Recognized>>,
+}
+
+impl<'e, 'a> EventLookup<'e, 'a> {
+    /// Looks at `event` of input `input` in `format`, with the regex
+    /// captures an earlier condition took from it.
+    pub fn new(
+        event: &'e Event<'a>,
+        input: usize,
+        format: &'static str,
+        captures: &'e [(String, String)],
+    ) -> Self {
+        EventLookup {
+            event,
+            input,
+            format,
+            captures,
+            recognized: OnceCell::new(),
+        }
+    }
+
+    /// What the catalog makes of the event's message.
+    pub fn recognized(&self) -> Option<&Recognized> {
+        self.recognized
+            .get_or_init(|| {
+                let original = match self.event.field("{OriginalFormat}") {
+                    Some(Value::Str(s)) => Some(s.into_owned()),
+                    _ => None,
+                };
+                Catalog::get().recognize(
+                    self.event.category.as_deref(),
+                    &self.event.message,
+                    original.as_deref(),
+                )
+            })
+            .as_ref()
+    }
 }
 
 impl Lookup for EventLookup<'_, '_> {
     fn get(&self, name: &str) -> Option<Value<'_>> {
         match name {
-            "format" => Some(Value::Str(Cow::Borrowed(self.format))),
-            "input" => Some(Value::Num(self.input as f64)),
-            _ => match self.captures.iter().find(|(k, _)| k == name) {
-                Some((_, v)) => Some(Value::Str(Cow::Borrowed(v))),
-                None => self.event.field(name),
-            },
+            "format" => return Some(Value::Str(Cow::Borrowed(self.format))),
+            "input" => return Some(Value::Num(self.input as f64)),
+            "event" => {
+                return self
+                    .recognized()
+                    .map(|r| Value::Str(Cow::Borrowed(r.event.as_str())));
+            }
+            _ => {}
         }
+        if let Some((_, v)) = self.captures.iter().find(|(k, _)| k == name) {
+            return Some(Value::Str(Cow::Borrowed(v)));
+        }
+        if let Some(v) = self.event.field(name) {
+            return Some(v);
+        }
+        if super::fields::is_catalog_field(name) {
+            let r = self.recognized()?;
+            return r
+                .fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| Value::Str(Cow::Borrowed(v.as_str())));
+        }
+        None
     }
 }
 
@@ -310,7 +362,22 @@ pub(crate) fn lower(kind: &Kind, regexes: &mut std::collections::VecDeque<Regex>
 /// characters JSON would escape, no line breaks, at least 3 bytes.
 pub(crate) fn needles(node: &Node) -> Option<Vec<String>> {
     fn raw_field(n: &Node) -> bool {
-        matches!(n, Node::Field(f) if super::fields::RAW_TEXT_FIELDS.contains(&f.as_str()))
+        matches!(n, Node::Field(f) if super::fields::is_raw_text(f))
+    }
+    fn is_event(n: &Node) -> bool {
+        matches!(n, Node::Field(f) if f == "event")
+    }
+    fn event_needles(n: &Node) -> Option<Vec<String>> {
+        match n {
+            Node::Lit(Value::Str(name)) => {
+                let lits = Catalog::get().literals_of(name);
+                if lits.is_empty() {
+                    return None;
+                }
+                lits.into_iter().map(|l| usable(l.as_bytes())).collect()
+            }
+            _ => None,
+        }
     }
     fn lit(n: &Node) -> Option<String> {
         match n {
@@ -319,6 +386,11 @@ pub(crate) fn needles(node: &Node) -> Option<Vec<String>> {
         }
     }
     match node {
+        Node::Cmp(CmpOp::Eq, e, l) | Node::Cmp(CmpOp::Eq, l, e) if is_event(e) => event_needles(l),
+        Node::In(e, items) if is_event(e) => {
+            let lists: Option<Vec<Vec<String>>> = items.iter().map(event_needles).collect();
+            lists.map(|l| l.into_iter().flatten().collect())
+        }
         Node::Str(StrOp::Contains | StrOp::StartsWith | StrOp::EndsWith, f, l) if raw_field(f) => {
             lit(l).map(|s| vec![s])
         }

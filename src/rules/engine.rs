@@ -242,12 +242,7 @@ impl Engine {
         for &p in &self.always {
             bits[p as usize / 64] |= 1 << (p % 64);
         }
-        let lookup = EventLookup {
-            event,
-            input,
-            format,
-            captures: &[],
-        };
+        let lookup = EventLookup::new(event, input, format, &[]);
         for word in 0..bits.len() {
             let mut w = kept.scratch[word];
             while w != 0 {

@@ -48,10 +48,27 @@ pub const OPEN_PREFIXES: &[&str] = &["http.query.", "State."];
 /// must contain can be looked for in the raw bytes first.
 pub const RAW_TEXT_FIELDS: &[&str] = &["message", "category", "exception", "scopes", "source"];
 
+/// Fields the message catalog fills: placeholders of its templates and the
+/// ids derived from them.
+pub fn is_catalog_field(name: &str) -> bool {
+    matches!(name, "connection" | "server_connection" | "hub")
+        || crate::catalog::Catalog::get()
+            .placeholders()
+            .iter()
+            .any(|p| p == name)
+}
+
+/// Fields whose value is text of the record as written (literals they must
+/// contain can go into the prefilter).
+pub fn is_raw_text(name: &str) -> bool {
+    RAW_TEXT_FIELDS.contains(&name) || (is_catalog_field(name) && name != "hub")
+}
+
 /// True when `name` is a field of an event, given the rule's own names
-/// (named regex captures, catalog placeholders).
+/// (named regex captures).
 pub fn is_known(name: &str, own: &[String]) -> bool {
     EVENT_FIELDS.contains(&name)
+        || is_catalog_field(name)
         || OPEN_PREFIXES
             .iter()
             .any(|p| name.strip_prefix(p).is_some_and(|rest| !rest.is_empty()))

@@ -112,12 +112,7 @@ fn nanos_between(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<i64> {
 
 /// Field values of a hit for keys and groups.
 fn key_of(hit: &Hit, names: &[String], input: usize, format: &'static str) -> Option<String> {
-    let lookup = EventLookup {
-        event: &hit.event,
-        input,
-        format,
-        captures: &hit.captures,
-    };
+    let lookup = EventLookup::new(&hit.event, input, format, &hit.captures);
     let mut parts = Vec::with_capacity(names.len());
     for n in names {
         parts.push(lookup.get(n)?.to_text());
@@ -184,6 +179,7 @@ struct Cx {
 fn ordered<'h>(
     preds: &[(Slot, &'h super::engine::PredHits)],
     want: impl Fn(Slot) -> bool,
+    absent_first: bool,
 ) -> Vec<(Slot, &'h Hit)> {
     let mut v: Vec<(Slot, &Hit)> = preds
         .iter()
@@ -191,8 +187,10 @@ fn ordered<'h>(
         .flat_map(|(s, h)| h.hits.iter().map(move |hit| (*s, hit)))
         .collect();
     // Later steps first for one event: it may advance an instance before
-    // starting a new one.
+    // starting a new one. An absent first step goes first: an event that
+    // is both the evidence against and the trigger does not trigger.
     let step_rank = |s: Slot| match s {
+        Slot::Step(0) if absent_first => 0,
         Slot::Step(n) => usize::MAX - n,
         _ => 0,
     };
@@ -240,7 +238,7 @@ fn run(
             group_by,
             ..
         } => {
-            let hits = ordered(preds, |s| s == Slot::Main);
+            let hits = ordered(preds, |s| s == Slot::Main, false);
             let mut groups: HashMap<String, Vec<&Hit>> = HashMap::new();
             for (_, hit) in hits {
                 let Some(key) = key_of(hit, group_by, cx.input, cx.format) else {
@@ -298,7 +296,7 @@ fn run(
             group_by,
             ..
         } => {
-            let hits = ordered(preds, |s| matches!(s, Slot::Up | Slot::Down));
+            let hits = ordered(preds, |s| matches!(s, Slot::Up | Slot::Down), false);
             if hits.iter().any(|(_, h)| h.time().is_none()) {
                 out.notes.push(format!(
                     "rule `{}`: a trend needs timestamps; events without them were left out",
@@ -431,16 +429,25 @@ fn sequence(
     out: &mut RuleOutcome,
 ) {
     const MAX_LIVE: usize = 64;
-    let hits = ordered(preds, |s| matches!(s, Slot::Step(_)));
+    let absent_first = steps.first().is_some_and(|s| s.absent);
+    // With an absent first step, instances start at the second step.
+    let first = usize::from(absent_first);
+    let hits = ordered(preds, |s| matches!(s, Slot::Step(_)), absent_first);
     let names: Vec<String> = key.map(|k| vec![k.to_string()]).unwrap_or_default();
     let mut live: HashMap<String, Vec<Instance>> = HashMap::new();
     let mut done: Vec<Instance> = Vec::new();
+    // Per key: when the absent first step last happened.
+    let mut seen_absent: HashMap<String, Option<Timestamp>> = HashMap::new();
     for (slot, hit) in hits {
         let Slot::Step(s) = slot else { continue };
         let Some(k) = key_of(hit, &names, cx.input, cx.format) else {
             continue;
         };
-        let group = live.entry(k).or_default();
+        if absent_first && s == 0 {
+            seen_absent.insert(k, hit.time());
+            continue;
+        }
+        let group = live.entry(k.clone()).or_default();
         pass_elapsed_absences(group, steps, hit.time(), &mut done);
         let mut keep = Vec::with_capacity(group.len() + 1);
         for mut inst in group.drain(..) {
@@ -472,15 +479,22 @@ fn sequence(
                 keep.push(inst);
             }
         }
-        if s == 0 {
+        let excluded = absent_first
+            && seen_absent.get(&k).is_some_and(|when| {
+                match (steps[0].within, nanos_between(*when, hit.time())) {
+                    (Some(w), Some(g)) => g <= w,
+                    _ => true,
+                }
+            });
+        if s == first && !excluded {
             let mut matched = vec![None; steps.len()];
-            matched[0] = Some(hit);
+            matched[s] = Some(hit);
             let inst = Instance {
-                next: 1,
+                next: s + 1,
                 matched,
                 last: hit,
             };
-            if steps.len() == 1 {
+            if inst.next >= steps.len() {
                 done.push(inst);
             } else {
                 keep.push(inst);
@@ -606,14 +620,9 @@ impl Lookup for StepsLookup<'_> {
     fn get(&self, name: &str) -> Option<Value<'_>> {
         let (step, field) = name.split_once('.')?;
         let (_, hit) = self.steps.iter().find(|(s, _)| *s == step)?;
-        EventLookup {
-            event: &hit.event,
-            input: self.input,
-            format: self.format,
-            captures: &hit.captures,
-        }
-        .get(field)
-        .map(Value::into_owned)
+        EventLookup::new(&hit.event, self.input, self.format, &hit.captures)
+            .get(field)
+            .map(Value::into_owned)
     }
 }
 
@@ -652,12 +661,7 @@ fn occurrence(
     fields: &[(String, String)],
     evidence: Vec<EvidenceLine>,
 ) -> Occurrence {
-    let lookup = EventLookup {
-        event: &anchor.event,
-        input: cx.input,
-        format: cx.format,
-        captures: &anchor.captures,
-    };
+    let lookup = EventLookup::new(&anchor.event, cx.input, cx.format, &anchor.captures);
     let summary = match &rule.summary {
         Some(t) if !matches!(rule.form, Form::Sequence { .. }) => render(t, &lookup),
         _ => excerpt(anchor),

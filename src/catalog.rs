@@ -1,0 +1,442 @@
+//! The SDK message catalog: real log templates of the Azure SignalR SDK and
+//! the SignalR clients across versions (`data/sdk-messages.tsv`, compiled in).
+//!
+//! A message is recognised as its event (`ConnectionDropped`) whatever the
+//! logger, level or SDK version printed it — including `asrs.log.txt`, whose
+//! event id is always 0 — and its placeholders become fields
+//! (`ServiceConnectionId`, `Endpoint`, `Error`). Templates are kept exact,
+//! typos included. Recognition is lazy (only for events a rule asks about)
+//! and goes through one Aho-Corasick pass over the message for each
+//! template's longest literal, then a full match of the few candidates.
+
+use aho_corasick::AhoCorasick;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+const TSV: &str = include_str!("../data/sdk-messages.tsv");
+
+/// A piece of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Lit(String),
+    Hole(String),
+}
+
+/// One message template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The event name (`ConnectionDropped`).
+    pub event: String,
+    /// Categories that log it (without version notes).
+    pub categories: Vec<String>,
+    /// The component (`server-sdk-core`, `client-js`, …).
+    pub component: String,
+    /// The guide section the catalog relates it to.
+    pub guide: String,
+    /// The template as written.
+    pub text: String,
+    segs: Vec<Seg>,
+}
+
+/// A recognised message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recognized {
+    /// The event name.
+    pub event: String,
+    /// Placeholder values, plus the derived `connection`,
+    /// `server_connection` and `hub`.
+    pub fields: Vec<(String, String)>,
+}
+
+/// The catalog.
+#[derive(Debug)]
+pub struct Catalog {
+    /// Every template with an event name.
+    pub templates: Vec<Template>,
+    by_text: HashMap<String, usize>,
+    ac: AhoCorasick,
+    /// Key literal number → templates keyed by it.
+    key_templates: Vec<Vec<usize>>,
+    /// Templates that have no literal (all placeholders): never recognised.
+    names: Vec<String>,
+    holes: Vec<String>,
+}
+
+/// Placeholder names that identify a client connection.
+const CLIENT_IDS: [&str; 4] = [
+    "TransportConnectionId",
+    "connectionId",
+    "ConnectionId",
+    "connectionToken",
+];
+/// Placeholder names that identify a server connection.
+const SERVER_IDS: [&str; 2] = ["ServiceConnectionId", "ServerConnectionId"];
+/// Placeholder names that hold a hub name.
+const HUB_NAMES: [&str; 3] = ["hub", "hubName", "Hub"];
+
+impl Catalog {
+    /// The compiled-in catalog, parsed once.
+    pub fn get() -> &'static Catalog {
+        static CATALOG: LazyLock<Catalog> = LazyLock::new(|| Catalog::parse(TSV));
+        &CATALOG
+    }
+
+    /// Parses the TSV (columns `component, category, event_id, event_name,
+    /// level, template, …`); rows without an event name or without literal
+    /// text are left out.
+    pub fn parse(tsv: &str) -> Catalog {
+        let mut templates = Vec::new();
+        for line in tsv.lines().skip(1) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if cols.len() < 8 || cols[3].is_empty() || cols[1].starts_with('(') {
+                continue;
+            }
+            let text = cols[5].replace("\\n", "\n").replace("\\x1e", "\u{1e}");
+            let segs = segments(&text);
+            if !segs
+                .iter()
+                .any(|s| matches!(s, Seg::Lit(l) if l.trim().len() >= 3))
+            {
+                continue;
+            }
+            templates.push(Template {
+                event: cols[3].to_string(),
+                categories: categories(cols[1]),
+                component: cols[0].to_string(),
+                guide: cols[7].to_string(),
+                text,
+                segs,
+            });
+        }
+        let mut keys: Vec<String> = Vec::new();
+        let mut key_templates: Vec<Vec<usize>> = Vec::new();
+        let mut by_text = HashMap::new();
+        for (i, t) in templates.iter().enumerate() {
+            by_text.entry(t.text.clone()).or_insert(i);
+            let key = t.key().to_string();
+            match keys.iter().position(|k| *k == key) {
+                Some(k) => key_templates[k].push(i),
+                None => {
+                    keys.push(key);
+                    key_templates.push(vec![i]);
+                }
+            }
+        }
+        let mut names: Vec<String> = templates.iter().map(|t| t.event.clone()).collect();
+        names.sort();
+        names.dedup();
+        let mut holes: Vec<String> = templates
+            .iter()
+            .flat_map(|t| t.segs.iter())
+            .filter_map(|s| match s {
+                Seg::Hole(h) if !h.chars().all(|c| c.is_ascii_digit()) => Some(h.clone()),
+                _ => None,
+            })
+            .collect();
+        holes.sort();
+        holes.dedup();
+        Catalog {
+            ac: AhoCorasick::new(&keys).expect("template literals build"),
+            templates,
+            by_text,
+            key_templates,
+            names,
+            holes,
+        }
+    }
+
+    /// How many templates.
+    pub fn len(&self) -> usize {
+        self.templates.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.templates.is_empty()
+    }
+
+    /// All event names, sorted.
+    pub fn event_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// All placeholder names (fields a recognised message may have).
+    pub fn placeholders(&self) -> &[String] {
+        &self.holes
+    }
+
+    /// The longest literal of each template of `event` (prefilter needles).
+    pub fn literals_of(&self, event: &str) -> Vec<&str> {
+        self.templates
+            .iter()
+            .filter(|t| t.event == event)
+            .map(Template::key)
+            .collect()
+    }
+
+    /// Recognises a message logged under `category` (if known). An exact
+    /// `{OriginalFormat}` (JSON console) is looked up directly.
+    pub fn recognize(
+        &self,
+        category: Option<&str>,
+        message: &str,
+        original_format: Option<&str>,
+    ) -> Option<Recognized> {
+        let message = message.trim_end();
+        if let Some(&i) = original_format.and_then(|f| self.by_text.get(f)) {
+            let t = &self.templates[i];
+            let fields = match_segs(&t.segs, message).unwrap_or_default();
+            return Some(recognized(t, fields));
+        }
+        let mut candidates: Vec<usize> = Vec::new();
+        for m in self.ac.find_overlapping_iter(message) {
+            for &t in &self.key_templates[m.pattern().as_usize()] {
+                if !candidates.contains(&t) {
+                    candidates.push(t);
+                }
+            }
+        }
+        // Templates of the event's own category first, then the most
+        // specific (most literal text) first.
+        let in_category = |t: &Template| {
+            category.is_some_and(|c| t.categories.iter().any(|tc| c.starts_with(tc.as_str())))
+        };
+        candidates.sort_by_key(|&i| {
+            let t = &self.templates[i];
+            (!in_category(t), std::cmp::Reverse(t.literal_len()))
+        });
+        candidates.into_iter().find_map(|i| {
+            match_segs(&self.templates[i].segs, message).map(|f| recognized(&self.templates[i], f))
+        })
+    }
+}
+
+impl Template {
+    /// The longest literal segment.
+    fn key(&self) -> &str {
+        self.segs
+            .iter()
+            .filter_map(|s| match s {
+                Seg::Lit(l) => Some(l.as_str()),
+                Seg::Hole(_) => None,
+            })
+            .max_by_key(|l| l.len())
+            .unwrap_or("")
+    }
+
+    fn literal_len(&self) -> usize {
+        self.segs
+            .iter()
+            .map(|s| match s {
+                Seg::Lit(l) => l.len(),
+                Seg::Hole(_) => 0,
+            })
+            .sum()
+    }
+}
+
+fn recognized(t: &Template, mut fields: Vec<(String, String)>) -> Recognized {
+    let find = |names: &[&str], fields: &[(String, String)]| {
+        names
+            .iter()
+            .find_map(|n| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
+    };
+    let derived = [
+        ("connection", find(&CLIENT_IDS, &fields)),
+        ("server_connection", find(&SERVER_IDS, &fields)),
+        ("hub", find(&HUB_NAMES, &fields)),
+    ];
+    for (k, v) in derived {
+        if let Some(v) = v {
+            fields.push((k.to_string(), v));
+        }
+    }
+    Recognized {
+        event: t.event.clone(),
+        fields,
+    }
+}
+
+/// `Microsoft.A | Microsoft.B (v1.0.6-v1.0.10)` → `[Microsoft.A, Microsoft.B]`.
+fn categories(col: &str) -> Vec<String> {
+    col.split(" | ")
+        .map(|c| {
+            let c = c.trim().trim_start_matches("(caller logger) ");
+            c.split(" (").next().unwrap_or(c).trim().to_string()
+        })
+        .filter(|c| !c.is_empty() && !c.starts_with("..."))
+        .collect()
+}
+
+/// Splits a template into literals and placeholders: `{Name}`,
+/// `{Name:0.00}`, `{0}`, `{ pingName }`.
+fn segments(text: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    let mut lit = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}');
+        let name = close.map(|c| after[..c].trim());
+        match (close, name) {
+            (Some(c), Some(n))
+                if !n.is_empty()
+                    && n.chars().all(|ch| {
+                        ch.is_ascii_alphanumeric() || ch == '_' || ch == ':' || ch == '.'
+                    }) =>
+            {
+                lit.push_str(&rest[..open]);
+                if !lit.is_empty() {
+                    out.push(Seg::Lit(std::mem::take(&mut lit)));
+                }
+                let name = n.split(':').next().unwrap_or(n).to_string();
+                // Two holes in a row cannot be told apart: keep one.
+                if !matches!(out.last(), Some(Seg::Hole(_))) {
+                    out.push(Seg::Hole(name));
+                }
+                rest = &after[c + 1..];
+            }
+            _ => {
+                lit.push_str(&rest[..=open]);
+                rest = after;
+            }
+        }
+    }
+    lit.push_str(rest);
+    if !lit.is_empty() {
+        out.push(Seg::Lit(lit));
+    }
+    out
+}
+
+/// Matches the whole `message` against the segments; returns the hole values.
+fn match_segs(segs: &[Seg], message: &str) -> Option<Vec<(String, String)>> {
+    fn go(segs: &[Seg], msg: &str, out: &mut Vec<(String, String)>) -> bool {
+        match segs {
+            [] => msg.is_empty(),
+            [Seg::Lit(l), rest @ ..] => msg
+                .strip_prefix(l.as_str())
+                .is_some_and(|m| go(rest, m, out)),
+            [Seg::Hole(h)] => {
+                out.push((h.clone(), msg.to_string()));
+                true
+            }
+            [Seg::Hole(h), Seg::Lit(l), rest @ ..] => {
+                // Try every place the next literal occurs, the last one
+                // first for the final literal (values may contain it).
+                let places: Vec<usize> = msg.match_indices(l.as_str()).map(|(i, _)| i).collect();
+                let order: Box<dyn Iterator<Item = &usize>> = if rest.is_empty() {
+                    Box::new(places.iter().rev())
+                } else {
+                    Box::new(places.iter())
+                };
+                for &at in order {
+                    let mark = out.len();
+                    out.push((h.clone(), msg[..at].to_string()));
+                    if go(rest, &msg[at + l.len()..], out) {
+                        return true;
+                    }
+                    out.truncate(mark);
+                }
+                false
+            }
+            [Seg::Hole(_), Seg::Hole(_), ..] => false,
+        }
+    }
+    let mut out = Vec::new();
+    go(segs, message, &mut out).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(cat: Option<&str>, msg: &str) -> Option<Recognized> {
+        Catalog::get().recognize(cat, msg, None)
+    }
+
+    fn field<'r>(r: &'r Recognized, k: &str) -> Option<&'r str> {
+        r.fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn the_catalog_loads() {
+        let c = Catalog::get();
+        assert!(c.len() > 500, "{}", c.len());
+        assert!(c.event_names().iter().any(|n| n == "ConnectionDropped"));
+        assert!(c.placeholders().iter().any(|n| n == "ServiceConnectionId"));
+        assert!(!c.literals_of("ServiceTimeout").is_empty());
+    }
+
+    #[test]
+    fn every_version_of_a_message_is_one_event() {
+        let current = rec(
+            Some("Microsoft.Azure.SignalR.ServiceConnection"),
+            "Connection to 'https://contoso.service.signalr.net' was dropped, probably caused by network instability or service restart. Will reconnect after the back off period. Error detail: The remote party closed the WebSocket connection.. The remote party closed the WebSocket connection.. Id: 3c9f2a1e-0d4b-4b7e-9a61-5f2d1c0e8b77.",
+        )
+        .unwrap();
+        assert_eq!(current.event, "ConnectionDropped");
+        assert_eq!(
+            field(&current, "ServiceConnectionId"),
+            Some("3c9f2a1e-0d4b-4b7e-9a61-5f2d1c0e8b77")
+        );
+        assert_eq!(
+            field(&current, "server_connection"),
+            Some("3c9f2a1e-0d4b-4b7e-9a61-5f2d1c0e8b77")
+        );
+        assert_eq!(
+            field(&current, "Endpoint"),
+            Some("https://contoso.service.signalr.net")
+        );
+        let old = rec(None, "Connection 979e4c1a to the service was dropped.").unwrap();
+        assert_eq!(old.event, "ConnectionDropped");
+        let timeout = rec(
+            None,
+            "Service timeout. 30000.00ms elapsed without receiving a message from service.",
+        )
+        .unwrap();
+        assert_eq!(timeout.event, "ServiceTimeout");
+        let ended = rec(
+            Some("Microsoft.Azure.SignalR.AspNet.ServiceConnection"),
+            "Connection c1 ended.",
+        )
+        .unwrap();
+        assert_eq!(ended.event, "ConnectedEnding");
+        assert_eq!(field(&ended, "connection"), Some("c1"));
+        assert!(rec(None, "Something nobody logs.").is_none());
+    }
+
+    #[test]
+    fn original_format_is_exact() {
+        let r = Catalog::get()
+            .recognize(
+                None,
+                "Service connection abc connected.",
+                Some("Service connection {ServiceConnectionId} connected."),
+            )
+            .unwrap();
+        assert_eq!(r.event, "ServiceConnectionConnected");
+        assert_eq!(field(&r, "ServiceConnectionId"), Some("abc"));
+    }
+
+    #[test]
+    fn template_segments() {
+        assert_eq!(
+            segments("Starting { pingName } ping timer. Duration: {KeepAliveInterval:0.00}ms"),
+            vec![
+                Seg::Lit("Starting ".into()),
+                Seg::Hole("pingName".into()),
+                Seg::Lit(" ping timer. Duration: ".into()),
+                Seg::Hole("KeepAliveInterval".into()),
+                Seg::Lit("ms".into())
+            ]
+        );
+        assert_eq!(
+            segments("{\"type\":7}"),
+            vec![Seg::Lit("{\"type\":7}".into())]
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! test binary (faster to build than one per file).
 
 mod bad_input;
+mod builtin_rules;
 mod formats;
 mod invariance;
 mod rules;

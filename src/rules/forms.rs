@@ -432,6 +432,7 @@ fn sequence(
     let absent_first = steps.first().is_some_and(|s| s.absent);
     // With an absent first step, instances start at the second step.
     let first = usize::from(absent_first);
+    let ends_absent = steps.last().is_some_and(|s| s.absent);
     let hits = ordered(preds, |s| matches!(s, Slot::Step(_)), absent_first);
     let names: Vec<String> = key.map(|k| vec![k.to_string()]).unwrap_or_default();
     let mut live: HashMap<String, Vec<Instance>> = HashMap::new();
@@ -486,7 +487,10 @@ fn sequence(
                     _ => true,
                 }
             });
-        if s == first && !excluded {
+        // While one instance waits out an absence, the same key does not
+        // start another: one outage is one occurrence.
+        let waiting = ends_absent && !keep.is_empty();
+        if s == first && !excluded && !waiting {
             let mut matched = vec![None; steps.len()];
             matched[s] = Some(hit);
             let inst = Instance {
@@ -667,7 +671,11 @@ fn occurrence(
         _ => excerpt(anchor),
     };
     let mut all = fields.to_vec();
-    for (k, v) in &anchor.captures {
+    let recognized = lookup
+        .recognized()
+        .map(|r| r.fields.clone())
+        .unwrap_or_default();
+    for (k, v) in anchor.captures.iter().chain(&recognized) {
         if !all
             .iter()
             .any(|(n, _)| n == k || n.ends_with(&format!(".{k}")))

@@ -36,6 +36,8 @@ pub struct Template {
     /// The template as written.
     pub text: String,
     segs: Vec<Seg>,
+    /// A searcher per literal segment (`None` for holes), built once.
+    finders: Vec<Option<memchr::memmem::Finder<'static>>>,
 }
 
 /// A recognised message.
@@ -57,10 +59,21 @@ pub struct Catalog {
     ac: AhoCorasick,
     /// Key literal number → templates keyed by it.
     key_templates: Vec<Vec<usize>>,
-    /// Templates that have no literal (all placeholders): never recognised.
     names: Vec<String>,
     holes: Vec<String>,
+    /// Templates by the first bytes of their first literal.
+    by_prefix: HashMap<Vec<u8>, Vec<usize>>,
+    /// The prefix lengths used in `by_prefix`.
+    prefix_lens: Vec<usize>,
+    /// Templates that start with a placeholder.
+    hole_first: Vec<usize>,
 }
+
+/// Words of a [`TemplateSet`].
+pub const SET_WORDS: usize = 16;
+
+/// A set of template indexes (bits).
+pub type TemplateSet = [u64; SET_WORDS];
 
 /// Placeholder names that identify a client connection.
 const CLIENT_IDS: [&str; 4] = [
@@ -99,6 +112,13 @@ impl Catalog {
             {
                 continue;
             }
+            let finders = segs
+                .iter()
+                .map(|s| match s {
+                    Seg::Lit(l) => Some(memchr::memmem::Finder::new(l.as_bytes()).into_owned()),
+                    Seg::Hole(_) => None,
+                })
+                .collect();
             templates.push(Template {
                 event: cols[3].to_string(),
                 categories: categories(cols[1]),
@@ -106,6 +126,7 @@ impl Catalog {
                 guide: cols[7].to_string(),
                 text,
                 segs,
+                finders,
             });
         }
         let mut keys: Vec<String> = Vec::new();
@@ -135,6 +156,23 @@ impl Catalog {
             .collect();
         holes.sort();
         holes.dedup();
+        let mut by_prefix: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+        let mut hole_first = Vec::new();
+        for (i, t) in templates.iter().enumerate() {
+            match t.segs.first() {
+                Some(Seg::Lit(l)) => {
+                    let n = l.len().min(PREFIX);
+                    by_prefix
+                        .entry(l.as_bytes()[..n].to_vec())
+                        .or_default()
+                        .push(i);
+                }
+                _ => hole_first.push(i),
+            }
+        }
+        let mut prefix_lens: Vec<usize> = by_prefix.keys().map(Vec::len).collect();
+        prefix_lens.sort_unstable();
+        prefix_lens.dedup();
         Catalog {
             ac: AhoCorasick::new(&keys).expect("template literals build"),
             templates,
@@ -142,6 +180,9 @@ impl Catalog {
             key_templates,
             names,
             holes,
+            by_prefix,
+            prefix_lens,
+            hole_first,
         }
     }
 
@@ -172,6 +213,123 @@ impl Catalog {
             .filter(|t| t.event == event)
             .map(Template::key)
             .collect()
+    }
+
+    /// Indexes of the templates of the events named.
+    pub fn templates_of(&self, events: &[String]) -> Vec<usize> {
+        (0..self.templates.len())
+            .filter(|&i| events.contains(&self.templates[i].event))
+            .collect()
+    }
+
+    /// Few literals one of which every message of the given templates
+    /// contains, for the prefilter: a literal all of them share when there
+    /// is one (all versions of `ConnectionDropped` say "dropped"), else
+    /// each template's longest. `None` when some template has no usable one.
+    pub fn shared_literals(&self, templates: &[usize]) -> Option<Vec<String>> {
+        let texts: Vec<Vec<&str>> = templates
+            .iter()
+            .map(|&i| self.templates[i].literals())
+            .collect();
+        let pieces = |t: usize| -> Vec<&str> {
+            texts[t]
+                .iter()
+                .flat_map(|l| l.split(|c: char| !needle_char(c)))
+                .collect()
+        };
+        let mut out: Vec<String> = Vec::new();
+        let mut left: Vec<usize> = (0..texts.len()).collect();
+        while let Some(&first) = left.first() {
+            // The long piece of this template's text that the most remaining
+            // templates share; short pieces match too much to be shared.
+            let mut best: Option<(usize, &str)> = None;
+            for piece in pieces(first) {
+                for len in (MIN_SHARED..=piece.len()).rev() {
+                    for start in 0..=piece.len() - len {
+                        let Some(cand) = piece.get(start..start + len) else {
+                            continue;
+                        };
+                        let covers = left
+                            .iter()
+                            .filter(|&&t| texts[t].iter().any(|l| l.contains(cand)))
+                            .count();
+                        if best.is_none_or(|(c, b)| {
+                            covers > c || (covers == c && cand.len() > b.len())
+                        }) {
+                            best = Some((covers, cand));
+                        }
+                    }
+                }
+            }
+            // No long piece: the template's own longest piece.
+            let needle = match best {
+                Some((_, b)) => b.to_string(),
+                None => pieces(first)
+                    .into_iter()
+                    .max_by_key(|p| p.len())
+                    .filter(|p| p.len() >= 3)?
+                    .to_string(),
+            };
+            left.retain(|&t| !texts[t].iter().any(|l| l.contains(needle.as_str())));
+            out.push(needle);
+        }
+        Some(out)
+    }
+
+    /// Every template that `message` is, as a set: templates that start
+    /// with a literal are looked up by the message's first bytes, the few
+    /// that start with a placeholder are tried when their longest literal
+    /// is in the message.
+    pub fn matching(&self, message: &str) -> TemplateSet {
+        let message = message.trim_end();
+        let mut set = [0u64; SET_WORDS];
+        let mut mark = |i: usize| {
+            if i / 64 < SET_WORDS {
+                set[i / 64] |= 1 << (i % 64);
+            }
+        };
+        let b = message.as_bytes();
+        for &n in &self.prefix_lens {
+            if b.len() < n {
+                break;
+            }
+            if let Some(list) = self.by_prefix.get(&b[..n]) {
+                list.iter()
+                    .filter(|&&i| self.templates[i].matches(message))
+                    .for_each(|&i| mark(i));
+            }
+        }
+        for &i in &self.hole_first {
+            let t = &self.templates[i];
+            let key_here = t
+                .finders
+                .iter()
+                .flatten()
+                .max_by_key(|f| f.needle().len())
+                .is_none_or(|f| f.find(b).is_some());
+            if key_here && t.matches(message) {
+                mark(i);
+            }
+        }
+        set
+    }
+
+    /// True when `message` is one of the given templates — the fast test
+    /// for `event == "X"`, which need not recognise the message among all.
+    /// A JSON console `{OriginalFormat}` decides alone when present.
+    pub fn is_one_of(
+        &self,
+        templates: &[usize],
+        message: &str,
+        original_format: Option<&str>,
+    ) -> bool {
+        if let Some(f) = original_format {
+            return self.by_text.get(f).is_some_and(|i| templates.contains(i));
+        }
+        let message = message.trim_end();
+        templates
+            .iter()
+            .any(|&i| self.templates[i].matches(message))
     }
 
     /// Recognises a message logged under `category` (if known). An exact
@@ -213,7 +371,7 @@ impl Catalog {
 
 impl Template {
     /// The longest literal segment.
-    fn key(&self) -> &str {
+    pub fn key(&self) -> &str {
         self.segs
             .iter()
             .filter_map(|s| match s {
@@ -222,6 +380,42 @@ impl Template {
             })
             .max_by_key(|l| l.len())
             .unwrap_or("")
+    }
+
+    /// True when `message` is this template (no values extracted).
+    pub fn matches(&self, message: &str) -> bool {
+        fn go(
+            segs: &[Seg],
+            finders: &[Option<memchr::memmem::Finder<'static>>],
+            msg: &str,
+        ) -> bool {
+            match segs {
+                [] => msg.is_empty(),
+                [Seg::Lit(l), ..] => {
+                    msg.starts_with(l.as_str()) && go(&segs[1..], &finders[1..], &msg[l.len()..])
+                }
+                [Seg::Hole(_)] => true,
+                [Seg::Hole(_), Seg::Lit(l)] => msg.len() > l.len() && msg.ends_with(l.as_str()),
+                [Seg::Hole(_), Seg::Lit(l), ..] => {
+                    let Some(f) = &finders[1] else { return false };
+                    f.find_iter(msg.as_bytes())
+                        .any(|at| at > 0 && go(&segs[2..], &finders[2..], &msg[at + l.len()..]))
+                }
+                [Seg::Hole(_), Seg::Hole(_), ..] => false,
+            }
+        }
+        go(&self.segs, &self.finders, message)
+    }
+
+    /// The literal segments.
+    fn literals(&self) -> Vec<&str> {
+        self.segs
+            .iter()
+            .filter_map(|s| match s {
+                Seg::Lit(l) => Some(l.as_str()),
+                Seg::Hole(_) => None,
+            })
+            .collect()
     }
 
     fn literal_len(&self) -> usize {
@@ -255,6 +449,18 @@ fn recognized(t: &Template, mut fields: Vec<(String, String)>) -> Recognized {
         event: t.event.clone(),
         fields,
     }
+}
+
+/// How many leading bytes of a template's first literal index it.
+const PREFIX: usize = 8;
+
+/// The shortest literal shared between templates that the prefilter uses.
+const MIN_SHARED: usize = 14;
+
+/// Characters a prefilter needle may hold: they stand as written in every
+/// format's raw text (JSON escapes quotes, `<>&+` and non-ASCII).
+fn needle_char(c: char) -> bool {
+    (' '..='~').contains(&c) && !matches!(c, '"' | '\'' | '\\' | '<' | '>' | '&' | '+' | '`')
 }
 
 /// `Microsoft.A | Microsoft.B (v1.0.6-v1.0.10)` → `[Microsoft.A, Microsoft.B]`.
@@ -324,13 +530,13 @@ fn match_segs(segs: &[Seg], message: &str) -> Option<Vec<(String, String)>> {
             [Seg::Hole(h), Seg::Lit(l), rest @ ..] => {
                 // Try every place the next literal occurs, the last one
                 // first for the final literal (values may contain it).
-                let places: Vec<usize> = msg.match_indices(l.as_str()).map(|(i, _)| i).collect();
-                let order: Box<dyn Iterator<Item = &usize>> = if rest.is_empty() {
-                    Box::new(places.iter().rev())
+                let bytes = msg.as_bytes();
+                let order: Box<dyn Iterator<Item = usize>> = if rest.is_empty() {
+                    Box::new(memchr::memmem::rfind_iter(bytes, l.as_bytes()))
                 } else {
-                    Box::new(places.iter())
+                    Box::new(memchr::memmem::find_iter(bytes, l.as_bytes()))
                 };
-                for &at in order {
+                for at in order {
                     let mark = out.len();
                     out.push((h.clone(), msg[..at].to_string()));
                     if go(rest, &msg[at + l.len()..], out) {
@@ -420,6 +626,22 @@ mod tests {
             .unwrap();
         assert_eq!(r.event, "ServiceConnectionConnected");
         assert_eq!(field(&r, "ServiceConnectionId"), Some("abc"));
+    }
+
+    #[test]
+    fn shared_literals_cover_every_version() {
+        let c = Catalog::get();
+        let t = c.templates_of(&["ConnectionDropped".to_string()]);
+        assert!(t.len() >= 3, "{t:?}");
+        let n = c.shared_literals(&t).unwrap();
+        assert!(n.len() <= 2, "{n:?}");
+        for &i in &t {
+            let text = &c.templates[i].text;
+            assert!(
+                n.iter().any(|x| text.contains(x.as_str())),
+                "{text} not covered by {n:?}"
+            );
+        }
     }
 
     #[test]

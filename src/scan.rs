@@ -24,6 +24,12 @@ pub trait Collector: Sync {
     /// An empty accumulator.
     fn start(&self) -> Self::Acc;
 
+    /// Sees the text of a chunk before its events (whose `raw` texts are
+    /// slices of it), e.g. to search it once rather than event by event.
+    fn chunk(&self, acc: &mut Self::Acc, text: &str) {
+        let _ = (acc, text);
+    }
+
     /// Sees one event (line numbers local to the chunk).
     fn event(&self, acc: &mut Self::Acc, event: &Event<'_>);
 
@@ -185,6 +191,7 @@ fn scan_chunk<C: Collector>(
             }
         });
     }
+    collector.chunk(&mut acc, &text);
     parse::split_records(parser, &text, clock, &mut diag, |ev| {
         collector.event(&mut acc, ev)
     });

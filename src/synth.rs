@@ -81,7 +81,11 @@ const EXCEPTION: &str = "System.Net.WebSockets.WebSocketException (0x80004005): 
 
 fn entry(rng: &mut Rng) -> Entry {
     let id = rng.id();
-    let pick = rng.below(100);
+    // Per mille, roughly what a busy, mostly healthy app server logs with
+    // the SDK at Debug: requests, pings and client connections, with rare
+    // failures (see the README's Performance section).
+    let pick = rng.below(1000);
+    let client = rng.below(5000);
     let mut e = Entry {
         level: 1,
         category: SERVICE_CONNECTION,
@@ -92,14 +96,37 @@ fn entry(rng: &mut Rng) -> Entry {
         scope: None,
     };
     match pick {
-        0..=39 => {}
-        40..=59 => {
+        0..=249 => {}
+        790..=819 => {
+            e.level = 2;
+            e.event_id = 11;
+            e.message = format!("Connection client{client} started.");
+            e.template = "Connection {TransportConnectionId} started.";
+        }
+        820..=849 => {
+            e.level = 2;
+            e.event_id = 12;
+            e.message = format!("Connection client{client} ended.");
+            e.template = "Connection {TransportConnectionId} ended.";
+        }
+        930..=974 => {
             e.level = 2;
             e.event_id = 20;
             e.message = format!("Service connection {id} connected.");
             e.template = "Service connection {ServiceConnectionId} connected.";
         }
-        60..=74 => {
+        520..=789 => {
+            e.level = 2;
+            e.category = "Microsoft.AspNetCore.Hosting.Diagnostics";
+            e.event_id = 2;
+            e.message = format!(
+                "Request finished HTTP/1.1 POST http://localhost:5000/chat/negotiate?negotiateVersion=1 - 200 316 application/json {}.{:04}ms",
+                rng.below(90),
+                rng.below(10_000)
+            );
+            e.template = "Request finished {Protocol} {Method} {Scheme}://{Host}{PathBase}{Path}{QueryString} - {StatusCode} {ContentLength} {ContentType} {ElapsedMilliseconds}ms";
+        }
+        250..=519 => {
             e.level = 2;
             e.category = "Microsoft.AspNetCore.Hosting.Diagnostics";
             e.event_id = 1;
@@ -112,7 +139,7 @@ fn entry(rng: &mut Rng) -> Entry {
                 rng.below(1 << 32)
             ));
         }
-        75..=84 => {
+        990..=996 => {
             e.level = 2;
             e.event_id = 4;
             e.message = format!(
@@ -120,7 +147,7 @@ fn entry(rng: &mut Rng) -> Entry {
             );
             e.template = "Connection to '{Endpoint}' was dropped, probably caused by network instability or service restart. Will reconnect after the back off period. Error detail: {Error}. Id: {ServiceConnectionId}.";
         }
-        85..=91 => {
+        850..=929 => {
             e.level = 3;
             e.category = "ChatSample.ChatHub";
             e.event_id = 0;
@@ -131,7 +158,7 @@ fn entry(rng: &mut Rng) -> Entry {
             e.template =
                 "Payload rejected for user {User}:\nfirst offending line\nsecond offending line";
         }
-        92..=98 => {
+        975..=989 => {
             e.level = 4;
             e.event_id = 1;
             e.message = format!(

@@ -33,6 +33,11 @@ pub(crate) enum Node {
     Len(String),
     Field(String),
     Lit(Value<'static>),
+    /// `event == "X"` / `event in [...]`: the message is one of these
+    /// catalog templates.
+    EventIs(Vec<usize>),
+    /// `field contains "literal"`, with its searcher built once.
+    Contains(Box<Node>, Box<memchr::memmem::Finder<'static>>),
 }
 
 /// A compiled condition (or template expression).
@@ -50,6 +55,12 @@ pub struct Cond {
 pub trait Lookup {
     /// The value of `name`, if there is one.
     fn get(&self, name: &str) -> Option<Value<'_>>;
+
+    /// True when the event's message is one of the catalog `templates`.
+    fn event_is(&self, templates: &[usize]) -> bool {
+        let _ = templates;
+        false
+    }
 }
 
 /// Named regex captures gathered while a condition is evaluated.
@@ -63,6 +74,8 @@ pub struct EventLookup<'e, 'a> {
     format: &'static str,
     captures: &'e [(String, String)],
     recognized: OnceCell<Option<Recognized>>,
+    /// The catalog templates this event's message is (computed once).
+    templates: OnceCell<crate::catalog::TemplateSet>,
 }
 
 impl<'e, 'a> EventLookup<'e, 'a> {
@@ -80,6 +93,7 @@ impl<'e, 'a> EventLookup<'e, 'a> {
             format,
             captures,
             recognized: OnceCell::new(),
+            templates: OnceCell::new(),
         }
     }
 
@@ -102,6 +116,35 @@ impl<'e, 'a> EventLookup<'e, 'a> {
 }
 
 impl Lookup for EventLookup<'_, '_> {
+    fn event_is(&self, templates: &[usize]) -> bool {
+        if let Some(r) = self.recognized.get() {
+            let catalog = Catalog::get();
+            return r.as_ref().is_some_and(|r| {
+                templates
+                    .iter()
+                    .any(|&i| catalog.templates[i].event == r.event)
+            });
+        }
+        let original = match &self.event.extra {
+            crate::event::Extra::Json { .. } => match self.event.field("{OriginalFormat}") {
+                Some(Value::Str(s)) => Some(s.into_owned()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let catalog = Catalog::get();
+        if original.is_some() {
+            return catalog.is_one_of(templates, &self.event.message, original.as_deref());
+        }
+        let set = self
+            .templates
+            .get_or_init(|| catalog.matching(&self.event.message));
+        templates.iter().any(|&t| match set.get(t / 64) {
+            Some(w) => w & (1 << (t % 64)) != 0,
+            None => catalog.templates[t].matches(self.event.message.trim_end()),
+        })
+    }
+
     fn get(&self, name: &str) -> Option<Value<'_>> {
         match name {
             "format" => return Some(Value::Str(Cow::Borrowed(self.format))),
@@ -202,6 +245,12 @@ fn eval<'c>(node: &Node, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
                 })
             }))
         }
+        Node::Contains(l, finder) => {
+            let l = eval(l, ctx)?;
+            b(texts(&l)
+                .iter()
+                .any(|t| finder.find(t.as_bytes()).is_some()))
+        }
         Node::Str(op, l, r) => {
             let (l, r) = (eval(l, ctx)?, eval(r, ctx)?);
             b(any_pair(&l, &r, &|x, y| match (x, y) {
@@ -247,6 +296,7 @@ fn eval<'c>(node: &Node, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
         })),
         Node::Field(f) => ctx.field(f),
         Node::Lit(v) => Some(v.clone()),
+        Node::EventIs(templates) => b(ctx.lookup.event_is(templates)),
     }
 }
 
@@ -327,6 +377,15 @@ pub(crate) fn lower(kind: &Kind, regexes: &mut std::collections::VecDeque<Regex>
         Kind::Or(a, b) => Node::Or(bx(a, regexes), bx(b, regexes)),
         Kind::And(a, b) => Node::And(bx(a, regexes), bx(b, regexes)),
         Kind::Not(a) => Node::Not(bx(a, regexes)),
+        Kind::Cmp(CmpOp::Eq, a, b) if event_names(a, std::slice::from_ref(b)).is_some() => {
+            Node::EventIs(
+                Catalog::get()
+                    .templates_of(&event_names(a, std::slice::from_ref(b)).unwrap_or_default()),
+            )
+        }
+        Kind::In(a, items) if event_names(a, items).is_some() => {
+            Node::EventIs(Catalog::get().templates_of(&event_names(a, items).unwrap_or_default()))
+        }
         Kind::Cmp(op, a, b) => Node::Cmp(*op, bx(a, regexes), bx(b, regexes)),
         Kind::In(a, items) => Node::In(
             bx(a, regexes),
@@ -339,6 +398,15 @@ pub(crate) fn lower(kind: &Kind, regexes: &mut std::collections::VecDeque<Regex>
                 regexes
                     .pop_front()
                     .expect("one regex compiled per `matches`"),
+            )
+        }
+        Kind::Str(StrOp::Contains, a, b) if matches!(&b.kind, Kind::Lit(Lit::Str(_))) => {
+            let Kind::Lit(Lit::Str(needle)) = &b.kind else {
+                unreachable!("checked by the guard")
+            };
+            Node::Contains(
+                bx(a, regexes),
+                Box::new(memchr::memmem::Finder::new(needle.as_bytes()).into_owned()),
             )
         }
         Kind::Str(op, a, b) => Node::Str(*op, bx(a, regexes), bx(b, regexes)),
@@ -355,6 +423,47 @@ pub(crate) fn lower(kind: &Kind, regexes: &mut std::collections::VecDeque<Regex>
             Lit::Bool(b) => Value::Bool(*b),
         }),
     }
+}
+
+/// True when `node` can only hold for events that carry captured request
+/// fields (`http.*`, `token.*`, `ws.*`, `transport`): such a condition is not
+/// evaluated on log records, which never have them.
+pub(crate) fn needs_capture(node: &Node) -> bool {
+    fn captured(name: &str) -> bool {
+        name.starts_with("http.")
+            || name.starts_with("token.")
+            || name.starts_with("ws.")
+            || name == "transport"
+    }
+    fn on_field(n: &Node) -> bool {
+        matches!(n, Node::Field(f) if captured(f))
+    }
+    match node {
+        Node::And(a, b) => needs_capture(a) || needs_capture(b),
+        Node::Or(a, b) => needs_capture(a) && needs_capture(b),
+        Node::Cmp(_, a, b) => on_field(a) || on_field(b) || needs_capture(a) || needs_capture(b),
+        Node::In(a, _) | Node::Str(_, a, _) | Node::Matches(a, _) | Node::Contains(a, _) => {
+            on_field(a) || needs_capture(a)
+        }
+        Node::Add(a, b) | Node::Sub(a, b) => on_field(a) || on_field(b),
+        Node::Exists(f) | Node::Len(f) => captured(f),
+        _ => false,
+    }
+}
+
+/// The event names of `event == "X"` / `event in [...]`, when the test has
+/// that shape (literal names only).
+fn event_names(field: &super::expr::Expr, values: &[super::expr::Expr]) -> Option<Vec<String>> {
+    if !matches!(&field.kind, Kind::Field(f) if f == "event") {
+        return None;
+    }
+    values
+        .iter()
+        .map(|v| match &v.kind {
+            Kind::Lit(Lit::Str(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The literals a record must contain for `node` to hold, if known. Only
@@ -386,6 +495,7 @@ pub(crate) fn needles(node: &Node) -> Option<Vec<String>> {
         }
     }
     match node {
+        Node::EventIs(templates) => Catalog::get().shared_literals(templates),
         Node::Cmp(CmpOp::Eq, e, l) | Node::Cmp(CmpOp::Eq, l, e) if is_event(e) => event_needles(l),
         Node::In(e, items) if is_event(e) => {
             let lists: Option<Vec<Vec<String>>> = items.iter().map(event_needles).collect();
@@ -394,6 +504,7 @@ pub(crate) fn needles(node: &Node) -> Option<Vec<String>> {
         Node::Str(StrOp::Contains | StrOp::StartsWith | StrOp::EndsWith, f, l) if raw_field(f) => {
             lit(l).map(|s| vec![s])
         }
+        Node::Contains(f, finder) if raw_field(f) => usable(finder.needle()).map(|s| vec![s]),
         Node::Cmp(CmpOp::Eq, f, l) | Node::Cmp(CmpOp::Eq, l, f) if raw_field(f) => {
             lit(l).map(|s| vec![s])
         }
@@ -407,6 +518,11 @@ pub(crate) fn needles(node: &Node) -> Option<Vec<String>> {
             }
             (x, y) => x.or(y),
         },
+        // In log records a side that needs captured request fields is false,
+        // so the other side's needles are enough (captured events bypass the
+        // prefilter).
+        Node::Or(a, b) if needs_capture(a) => needles(b),
+        Node::Or(a, b) if needs_capture(b) => needles(a),
         Node::Or(a, b) => {
             let mut x = needles(a)?;
             x.extend(needles(b)?);

@@ -40,6 +40,17 @@ pub struct Pred {
     conds: Vec<Cond>,
     /// How many hits to keep for correlation.
     keep: usize,
+    /// Keep only time and line of hits (trends without groups).
+    compact: bool,
+}
+
+/// One condition of one predicate, as the prefilter sees it.
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    pred: u32,
+    cond: u32,
+    /// The condition needs captured request fields (never in log records).
+    needs_capture: bool,
 }
 
 /// A kept event that satisfied a predicate.
@@ -81,13 +92,25 @@ pub struct Kept {
     pub preds: Vec<PredHits>,
     /// Candidate bits, reused from event to event.
     scratch: Vec<u64>,
+    /// The current chunk's needle matches: (offset, needle), in order.
+    found: Vec<(usize, usize)>,
+    /// Where the current chunk's text is (address, length).
+    chunk: (usize, usize),
+    /// The first entry of `found` not yet passed.
+    cursor: usize,
 }
 
 /// Texts of kept events are cut to this many bytes.
 pub const MAX_KEPT_TEXT: usize = 16 * 1024;
 
 /// How many hits of a correlation predicate are kept per input.
-pub const CORRELATION_LIMIT: usize = 200_000;
+pub const CORRELATION_LIMIT: usize = 50_000;
+
+/// How many hits of an ungrouped trend are kept per input (compact ones).
+pub const TREND_LIMIT: usize = 20_000_000;
+
+/// How many hits of an evidence block are kept per input.
+pub const EVIDENCE_LIMIT: usize = 2_000;
 
 /// The compiled rules with their prefilter.
 #[derive(Debug)]
@@ -96,11 +119,15 @@ pub struct Engine {
     pub rules: RuleSet,
     /// All predicates.
     pub preds: Vec<Pred>,
-    ac: Option<AhoCorasick>,
-    /// Needle number → predicates that need it.
-    needle_preds: Vec<Vec<u32>>,
-    /// Predicates with no needle: evaluated on every event.
-    always: Vec<u32>,
+    ac: Option<Needles>,
+    /// Every condition of every predicate.
+    units: Vec<Unit>,
+    /// Needle number → units that need it.
+    needle_units: Vec<Vec<u32>>,
+    /// Units without needles that can hold for a log record.
+    always_logs: Vec<u32>,
+    /// Units without needles, for events with captured request fields.
+    always_captured: Vec<u32>,
     /// Occurrences per rule and input that are rendered in full.
     pub max_occurrences: usize,
 }
@@ -114,87 +141,113 @@ impl Engine {
                 Form::Match(_) => max_occurrences.max(1),
                 _ => CORRELATION_LIMIT,
             };
-            let mut add = |slot: Slot, conds: &[Cond], keep: usize| {
+            let mut add = |slot: Slot, conds: &[Cond], keep: usize, compact: bool| {
                 preds.push(Pred {
                     rule: i,
                     slot,
                     conds: conds.to_vec(),
                     keep,
+                    compact,
                 });
             };
             match &rule.form {
-                Form::Match(c) | Form::Count { when: c, .. } => add(Slot::Main, c, keep_main),
+                Form::Match(c) | Form::Count { when: c, .. } => {
+                    add(Slot::Main, c, keep_main, false)
+                }
                 Form::Sequence { steps, .. } => {
                     for (n, s) in steps.iter().enumerate() {
-                        add(Slot::Step(n), &s.when, CORRELATION_LIMIT);
+                        add(Slot::Step(n), &s.when, CORRELATION_LIMIT, false);
                     }
                 }
-                Form::Trend { up, down, .. } => {
-                    add(Slot::Up, up, CORRELATION_LIMIT);
+                Form::Trend {
+                    up, down, group_by, ..
+                } => {
+                    // A trend only needs when, where and which group: its hits
+                    // are kept compact, and many more of them.
+                    let compact = group_by.is_empty();
+                    let keep = if compact {
+                        TREND_LIMIT
+                    } else {
+                        CORRELATION_LIMIT
+                    };
+                    add(Slot::Up, up, keep, compact);
                     if !down.is_empty() {
-                        add(Slot::Down, down, CORRELATION_LIMIT);
+                        add(Slot::Down, down, keep, compact);
                     }
                 }
             }
             for (n, e) in rule.evidence.iter().enumerate() {
-                add(Slot::Evidence(n), &e.when, 10_000);
+                add(Slot::Evidence(n), &e.when, EVIDENCE_LIMIT, false);
             }
         }
+        // Each condition of each predicate is a unit of the prefilter.
+        let mut units = Vec::new();
         let mut needles: Vec<String> = Vec::new();
-        let mut needle_preds: Vec<Vec<u32>> = Vec::new();
+        let mut needle_units: Vec<Vec<u32>> = Vec::new();
         let mut always = Vec::new();
         for (p, pred) in preds.iter().enumerate() {
-            let all: Option<Vec<&String>> = pred
-                .conds
-                .iter()
-                .map(|c| c.needles.as_ref())
-                .collect::<Option<Vec<_>>>()
-                .map(|v| v.into_iter().flatten().collect());
-            match all {
-                Some(list) if !list.is_empty() => {
-                    for n in list {
-                        let at = match needles.iter().position(|x| x == n) {
-                            Some(at) => at,
-                            None => {
-                                needles.push(n.clone());
-                                needle_preds.push(Vec::new());
-                                needles.len() - 1
+            for (c, cond) in pred.conds.iter().enumerate() {
+                let u = units.len() as u32;
+                units.push(Unit {
+                    pred: p as u32,
+                    cond: c as u32,
+                    needs_capture: super::cond::needs_capture(&cond.node),
+                });
+                match cond.needles.as_ref().filter(|l| !l.is_empty()) {
+                    Some(list) => {
+                        for n in list {
+                            let at = match needles.iter().position(|x| x == n) {
+                                Some(at) => at,
+                                None => {
+                                    needles.push(n.clone());
+                                    needle_units.push(Vec::new());
+                                    needles.len() - 1
+                                }
+                            };
+                            if !needle_units[at].contains(&u) {
+                                needle_units[at].push(u);
                             }
-                        };
-                        if !needle_preds[at].contains(&(p as u32)) {
-                            needle_preds[at].push(p as u32);
                         }
                     }
+                    None => always.push(u),
                 }
-                _ => always.push(p as u32),
             }
         }
-        // A leftmost-first search skips needles that start inside a reported
-        // match; every needle that could hide that way is implied by it.
+        let (needles, mut needle_units) = cover(needles, needle_units);
+        // The search reports one needle per start position (the first
+        // listed); a needle that shares that start is implied by it.
         for x in 0..needles.len() {
             for y in 0..needles.len() {
-                if x != y && can_start_inside(&needles[x], &needles[y]) {
-                    let extra = needle_preds[y].clone();
-                    for p in extra {
-                        if !needle_preds[x].contains(&p) {
-                            needle_preds[x].push(p);
+                if x != y
+                    && (needles[x].starts_with(needles[y].as_str())
+                        || needles[y].starts_with(needles[x].as_str()))
+                {
+                    let extra = needle_units[y].clone();
+                    for u in extra {
+                        if !needle_units[x].contains(&u) {
+                            needle_units[x].push(u);
                         }
                     }
                 }
             }
         }
-        let ac = (!needles.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                .build(&needles)
-                .expect("literal needles always build")
-        });
+        let ac = (!needles.is_empty()).then(|| Needles::new(&needles));
+        let (always_logs, always_captured): (Vec<u32>, Vec<u32>) = (
+            always
+                .iter()
+                .copied()
+                .filter(|&u| !units[u as usize].needs_capture)
+                .collect(),
+            always,
+        );
         Engine {
             rules,
             preds,
+            units,
             ac,
-            needle_preds,
-            always,
+            needle_units,
+            always_logs,
+            always_captured,
             max_occurrences: max_occurrences.max(1),
         }
     }
@@ -218,66 +271,220 @@ impl Engine {
     pub fn kept(&self) -> Kept {
         Kept {
             preds: vec![PredHits::default(); self.preds.len()],
-            scratch: vec![0; self.preds.len().div_ceil(64)],
+            scratch: vec![0; self.units.len().div_ceil(64)],
+            ..Kept::default()
         }
     }
 
-    /// Evaluates the candidate predicates on one event.
+    /// Searches a chunk's text for all needles at once: events whose raw
+    /// text lies in it then only look up their matches.
+    pub fn chunk(&self, kept: &mut Kept, text: &str) {
+        kept.found.clear();
+        kept.cursor = 0;
+        kept.chunk = (text.as_ptr() as usize, text.len());
+        if let Some(ac) = &self.ac {
+            ac.each_at(text, |pattern, at| kept.found.push((at, pattern)));
+            kept.found.sort_unstable();
+        }
+    }
+
+    /// Evaluates the candidate conditions on one event.
     pub fn see(&self, kept: &mut Kept, event: &Event<'_>, input: usize, format: &'static str) {
-        if self.preds.is_empty() {
+        if self.units.is_empty() {
             return;
         }
+        let captured = matches!(event.extra, crate::event::Extra::Fields(_));
         let bits = &mut kept.scratch;
         bits.iter_mut().for_each(|b| *b = 0);
+        let mut set = |u: u32| bits[u as usize / 64] |= 1 << (u % 64);
         if event.raw.is_empty() {
             // Events without raw text (rule examples, captures): no prefilter.
-            bits.iter_mut().for_each(|b| *b = u64::MAX);
+            (0..self.units.len() as u32).for_each(&mut set);
         } else if let Some(ac) = &self.ac {
-            for m in ac.find_iter(event.raw) {
-                for &p in &self.needle_preds[m.pattern().as_usize()] {
-                    bits[p as usize / 64] |= 1 << (p % 64);
+            let at = event.raw.as_ptr() as usize;
+            let (base, len) = kept.chunk;
+            if at >= base && at + event.raw.len() <= base + len {
+                // Matches of the chunk-wide search that start in this record.
+                let (start, end) = (at - base, at - base + event.raw.len());
+                while kept.cursor < kept.found.len() && kept.found[kept.cursor].0 < start {
+                    kept.cursor += 1;
                 }
+                let mut i = kept.cursor;
+                while i < kept.found.len() && kept.found[i].0 < end {
+                    self.needle_units[kept.found[i].1]
+                        .iter()
+                        .copied()
+                        .for_each(&mut set);
+                    i += 1;
+                }
+            } else {
+                ac.each_at(event.raw, |pattern, _| {
+                    self.needle_units[pattern]
+                        .iter()
+                        .copied()
+                        .for_each(&mut set)
+                });
             }
         }
-        for &p in &self.always {
-            bits[p as usize / 64] |= 1 << (p % 64);
-        }
+        let always = if captured {
+            &self.always_captured
+        } else {
+            &self.always_logs
+        };
+        always.iter().copied().for_each(&mut set);
         let lookup = EventLookup::new(event, input, format, &[]);
-        for word in 0..bits.len() {
+        let mut done_pred = u32::MAX;
+        for word in 0..kept.scratch.len() {
             let mut w = kept.scratch[word];
             while w != 0 {
-                let p = word * 64 + w.trailing_zeros() as usize;
+                let u = word * 64 + w.trailing_zeros() as usize;
                 w &= w - 1;
-                if p >= self.preds.len() {
-                    break;
+                let unit = self.units[u];
+                if unit.pred == done_pred || (unit.needs_capture && !captured) {
+                    continue;
                 }
-                let pred = &self.preds[p];
+                let pred = &self.preds[unit.pred as usize];
                 let mut captures = Vec::new();
-                if pred.conds.iter().any(|c| c.test(&lookup, &mut captures)) {
-                    let slot = &mut kept.preds[p];
-                    slot.count += 1;
-                    let hit = Hit {
+                if !pred.conds[unit.cond as usize].test(&lookup, &mut captures) {
+                    continue;
+                }
+                // One hit per predicate and event, whichever condition held.
+                done_pred = unit.pred;
+                let slot = &mut kept.preds[unit.pred as usize];
+                slot.count += 1;
+                let compact = || Hit {
+                    event: Event {
+                        line: event.line,
+                        time: event.time,
+                        ..Event::default()
+                    },
+                    captures: Vec::new(),
+                };
+                if slot.hits.len() >= pred.keep {
+                    // Past the limit only the time range is needed.
+                    slot.last = Some(compact());
+                } else if pred.compact {
+                    slot.hits.push(compact());
+                } else {
+                    slot.hits.push(Hit {
                         event: cut_long_texts(event.to_owned_event()),
                         captures,
-                    };
-                    if slot.hits.len() < pred.keep {
-                        slot.hits.push(hit);
-                    } else {
-                        slot.last = Some(hit);
-                    }
+                    });
                 }
             }
         }
     }
 }
 
-/// True when an occurrence of `y` can start inside an occurrence of `x`
-/// (so a non-overlapping search that reports `x` may not report `y`).
-fn can_start_inside(x: &str, y: &str) -> bool {
-    (0..x.len()).filter(|&k| x.is_char_boundary(k)).any(|k| {
-        let rest = &x[k..];
-        rest.starts_with(y) || y.starts_with(rest)
-    })
+/// Replaces the needles by fewer ones: a needle that contains another is
+/// implied by it, so the needles that others contain (chosen greedily, most
+/// needles covered first) find every record the full set finds. Fewer
+/// needles search faster; the extra candidates cost only condition checks.
+/// (Covering with shorter substrings than the needles themselves was
+/// measured: fewer needles, but more candidates and slower overall.)
+fn cover(needles: Vec<String>, units: Vec<Vec<u32>>) -> (Vec<String>, Vec<Vec<u32>>) {
+    let mut candidates: Vec<&str> = needles.iter().map(String::as_str).collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut covered = vec![false; needles.len()];
+    let mut out_needles: Vec<String> = Vec::new();
+    let mut out_units: Vec<Vec<u32>> = Vec::new();
+    while covered.iter().any(|c| !c) {
+        let best = candidates
+            .iter()
+            .map(|c| {
+                let n = needles
+                    .iter()
+                    .zip(&covered)
+                    .filter(|(x, done)| !**done && x.contains(*c))
+                    .count();
+                (n, c.len(), *c)
+            })
+            .max()
+            .expect("every needle is its own candidate");
+        let mut merged = Vec::new();
+        for (i, n) in needles.iter().enumerate() {
+            if !covered[i] && n.contains(best.2) {
+                covered[i] = true;
+                for &u in &units[i] {
+                    if !merged.contains(&u) {
+                        merged.push(u);
+                    }
+                }
+            }
+        }
+        out_needles.push(best.2.to_string());
+        out_units.push(merged);
+    }
+    (out_needles, out_units)
+}
+
+/// The prefilter's multi-literal search: SIMD Teddy searchers of up to 64
+/// needles each when the machine allows, Aho-Corasick otherwise.
+/// Leftmost-first within each searcher.
+#[derive(Debug)]
+enum Needles {
+    Packed(Vec<(usize, aho_corasick::packed::Searcher)>),
+    Automaton(AhoCorasick),
+}
+
+/// Needles per Teddy searcher (its maximum).
+const GROUP: usize = 64;
+
+impl Needles {
+    fn new(needles: &[String]) -> Needles {
+        let mut packed = Vec::new();
+        for (n, group) in needles.chunks(GROUP).enumerate() {
+            let searcher = aho_corasick::packed::Config::new()
+                .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+                .builder()
+                .extend(group)
+                .build();
+            match searcher {
+                Some(s) => packed.push((n * GROUP, s)),
+                None => {
+                    return Needles::Automaton(
+                        AhoCorasick::builder()
+                            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                            .build(needles)
+                            .expect("literal needles always build"),
+                    );
+                }
+            }
+        }
+        Needles::Packed(packed)
+    }
+
+    /// Calls `found` with every needle that starts anywhere in `text` and
+    /// where, overlaps included: each searcher restarts one byte after the
+    /// start of its last match.
+    fn each_at(&self, text: &str, mut found: impl FnMut(usize, usize)) {
+        match self {
+            Needles::Packed(searchers) => {
+                for (base, s) in searchers {
+                    let mut pos = 0;
+                    while pos < text.len() {
+                        let Some(m) = s.find_in(text, aho_corasick::Span::from(pos..text.len()))
+                        else {
+                            break;
+                        };
+                        found(base + m.pattern().as_usize(), m.start());
+                        pos = m.start() + 1;
+                    }
+                }
+            }
+            Needles::Automaton(ac) => {
+                let mut pos = 0;
+                while pos < text.len() {
+                    let Some(m) = ac.find(aho_corasick::Input::new(text).range(pos..)) else {
+                        break;
+                    };
+                    found(m.pattern().as_usize(), m.start());
+                    pos = m.start() + 1;
+                }
+            }
+        }
+    }
 }
 
 fn cut_long_texts(mut e: Event<'static>) -> Event<'static> {
@@ -291,7 +498,12 @@ fn cut_long_texts(mut e: Event<'static>) -> Event<'static> {
         }
     }
     cut(&mut e.message);
+    // Kept events are shown by their message; of the exception, the first
+    // line says what it was.
     if let Some(x) = e.exception.as_mut() {
+        if let Some(first) = x.lines().next().filter(|f| f.len() < x.len()) {
+            *x = std::borrow::Cow::Owned(first.to_string());
+        }
         cut(x);
     }
     e
@@ -312,6 +524,10 @@ impl Collector for RuleCollector<'_> {
 
     fn start(&self) -> Kept {
         self.engine.kept()
+    }
+
+    fn chunk(&self, acc: &mut Kept, text: &str) {
+        self.engine.chunk(acc, text);
     }
 
     fn event(&self, acc: &mut Kept, event: &Event<'_>) {
@@ -348,6 +564,11 @@ impl<A: Collector, B: Collector> Collector for (A, B) {
         (self.0.start(), self.1.start())
     }
 
+    fn chunk(&self, acc: &mut Self::Acc, text: &str) {
+        self.0.chunk(&mut acc.0, text);
+        self.1.chunk(&mut acc.1, text);
+    }
+
     fn event(&self, acc: &mut Self::Acc, event: &Event<'_>) {
         self.0.event(&mut acc.0, event);
         self.1.event(&mut acc.1, event);
@@ -364,11 +585,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn overlapping_needles_are_implied() {
-        assert!(can_start_inside("was dropped", "dropped, probably"));
-        assert!(can_start_inside("Connection to", "to service"));
-        assert!(can_start_inside("abc", "abc and more"));
-        assert!(can_start_inside("timeout. 30", "out"));
-        assert!(!can_start_inside("was dropped", "connected"));
+    fn every_needle_is_found_overlaps_included() {
+        use crate::rules::compile::compile;
+        let rule = |id: &str, needle: &str| {
+            compile(
+                "t.toml",
+                &format!(
+                    "id = \"{id}\"\ntitle = \"t\"\nseverity = \"info\"\ncause = \"c\"\nfix = \"f\"\n[match]\nwhen = 'message contains \"{needle}\"'\n[[example]]\nname = \"a\"\nexpect = 1\n  [[example.event]]\n  message = \"{needle}\"\n[[example]]\nname = \"b\"\nexpect = 0\n  [[example.event]]\n  message = \"zzz\"\n"
+                ),
+            )
+            .unwrap()
+        };
+        let set = RuleSet {
+            rules: vec![
+                rule("a", "was dropped"),
+                rule("b", "dropped, probably"),
+                rule("c", "was drop"),
+            ],
+        };
+        let engine = Engine::new(set, 10);
+        let mut kept = engine.kept();
+        let ev = Event {
+            message: "Connection was dropped, probably.".into(),
+            raw: "Connection was dropped, probably.",
+            ..Event::default()
+        };
+        engine.see(&mut kept, &ev, 0, "text");
+        let counts: Vec<u64> = kept.preds.iter().map(|p| p.count).collect();
+        assert_eq!(counts, [1, 1, 1]);
     }
 }

@@ -22,6 +22,7 @@ use super::{Form, Rule};
 use crate::event::{Value, format_duration};
 use crate::redact::redact;
 use crate::time::Timestamp;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// One occurrence of a rule in one input.
@@ -139,10 +140,11 @@ pub fn correlate(
         end,
         max: engine.max_occurrences,
     };
+    // Rules are independent: correlate them in parallel.
     engine
         .rules
         .rules
-        .iter()
+        .par_iter()
         .zip(by_rule)
         .enumerate()
         .map(|(i, (rule, preds))| {

@@ -1,14 +1,17 @@
 //! The per-input overview: levels, categories and time range.
 //!
 //! This is the first [`Collector`]: it keeps counts only, so it costs a few
-//! comparisons per event; categories are counted per run of equal names and
-//! hashed once per run.
+//! comparisons per event; categories are counted in a few recent slots
+//! (logs cycle through a handful) and hashed only when those overflow.
 
 use crate::event::{Event, Level};
 use crate::scan::Collector;
 use crate::time::Timestamp;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+/// How many categories are counted without hashing.
+const RECENT: usize = 8;
 
 /// Collects an [`InputSummary`].
 pub struct Summary;
@@ -20,7 +23,7 @@ pub struct InputSummary {
     pub levels: [u64; 6],
     /// Events without a level.
     pub no_level: u64,
-    /// Events per category (see also `run`).
+    /// Events per category (see also `recent`).
     categories: HashMap<String, u64, BuildHasherDefault<FxHasher>>,
     /// Events with a timestamp.
     pub timed: u64,
@@ -32,8 +35,8 @@ pub struct InputSummary {
     pub first: Option<Timestamp>,
     /// The latest timestamp.
     pub last: Option<Timestamp>,
-    /// The current run of one category, not yet in `categories`.
-    run: (String, u64),
+    /// Recently seen categories and their counts, not yet in `categories`.
+    recent: Vec<(String, u64)>,
 }
 
 impl InputSummary {
@@ -48,14 +51,19 @@ impl InputSummary {
             .categories
             .iter()
             .map(|(k, n)| {
-                (
-                    k.as_str(),
-                    n + if *k == self.run.0 { self.run.1 } else { 0 },
-                )
+                let pending: u64 = self
+                    .recent
+                    .iter()
+                    .filter(|(c, _)| c == k)
+                    .map(|(_, m)| m)
+                    .sum();
+                (k.as_str(), n + pending)
             })
             .collect();
-        if self.run.1 > 0 && !self.categories.contains_key(&self.run.0) {
-            v.push((self.run.0.as_str(), self.run.1));
+        for (c, n) in &self.recent {
+            if !self.categories.contains_key(c) {
+                v.push((c.as_str(), *n));
+            }
         }
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         v
@@ -68,13 +76,23 @@ impl InputSummary {
         v
     }
 
-    /// Moves the current run of one category into `categories`.
-    fn flush_run(&mut self) {
-        if self.run.1 > 0 {
-            let (cat, n) = std::mem::take(&mut self.run);
+    /// Moves the recent counts into `categories`.
+    fn flush_recent(&mut self) {
+        for (cat, n) in self.recent.drain(..) {
             *self.categories.entry(cat).or_insert(0) += n;
         }
-        self.run.0.clear();
+    }
+
+    /// Counts one event of `cat`.
+    fn count_category(&mut self, cat: &str) {
+        if let Some(slot) = self.recent.iter_mut().find(|(c, _)| c == cat) {
+            slot.1 += 1;
+            return;
+        }
+        if self.recent.len() == RECENT {
+            self.flush_recent();
+        }
+        self.recent.push((cat.to_string(), 1));
     }
 
     /// Widens the time range to include `t`. Logs are mostly in order, so
@@ -129,13 +147,7 @@ impl Collector for Summary {
             None => acc.no_level += 1,
         }
         if let Some(cat) = event.category.as_deref() {
-            if acc.run.0 == cat {
-                acc.run.1 += 1;
-            } else {
-                acc.flush_run();
-                acc.run.0.push_str(cat);
-                acc.run.1 = 1;
-            }
+            acc.count_category(cat);
         }
         if let Some(t) = event.time {
             acc.timed += 1;
@@ -149,8 +161,8 @@ impl Collector for Summary {
     }
 
     fn append(&self, acc: &mut InputSummary, mut later: InputSummary, _line_offset: u64) {
-        acc.flush_run();
-        later.flush_run();
+        acc.flush_recent();
+        later.flush_recent();
         for (a, b) in acc.levels.iter_mut().zip(later.levels) {
             *a += b;
         }
@@ -203,5 +215,17 @@ mod tests {
         assert_eq!(total.first.unwrap().to_string(), "09:59:59");
         assert_eq!(total.last.unwrap().to_string(), "10:00:04");
         assert_eq!((total.level(Level::Info), total.timed), (6, 6));
+    }
+
+    #[test]
+    fn more_categories_than_recent_slots_are_all_counted() {
+        let mut a = Summary.start();
+        for round in 0..3 {
+            for i in 0..RECENT + 3 {
+                Summary.event(&mut a, &ev(&format!("C{i:02}"), "10:00:00"));
+            }
+            assert_eq!(a.categories().len(), RECENT + 3, "round {round}");
+        }
+        assert!(a.categories().iter().all(|&(_, n)| n == 3));
     }
 }

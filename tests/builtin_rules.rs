@@ -263,3 +263,40 @@ fn rule_fields_come_from_the_catalog_in_every_format() {
         "{by_input:?}"
     );
 }
+
+/// An absent step sees every event, however many: a recovery right after a
+/// failure counts even when tens of thousands of connections came before.
+#[test]
+fn recoveries_past_the_correlation_limit_still_count() {
+    use std::fmt::Write;
+    let connected = |out: &mut String, t: &str, n: usize| {
+        write!(
+            out,
+            "{t} info: Microsoft.Azure.SignalR.ServiceConnection[20]\n      Service connection c{n} connected.\n"
+        )
+        .unwrap();
+    };
+    let mut log = String::new();
+    for n in 0..60_000 {
+        let t = format!(
+            "2024-03-02T10:00:{:02}.{:03}+00:00",
+            n / 1000 % 60,
+            n % 1000
+        );
+        connected(&mut log, &t, n);
+    }
+    log.push_str("2024-03-02T10:05:00.000+00:00 info: Microsoft.Azure.SignalR.ServiceConnection[2]\n      Failed to connect to '(Primary)https://contoso.service.signalr.net(hub=Chat)', will retry after the back off period. Error detail: No such host is known.. Id: x\n");
+    connected(&mut log, "2024-03-02T10:05:01.000+00:00", 1);
+    connected(&mut log, "2024-03-02T10:15:00.000+00:00", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.log");
+    std::fs::write(&path, log).unwrap();
+    let out = bin()
+        .args(["--json", "--only", "service-unreachable"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["inputs"][0]["records"], 60_003, "{json}");
+    assert_eq!(json["findings"], serde_json::json!([]), "{json}");
+}

@@ -106,7 +106,8 @@ pub const MAX_KEPT_TEXT: usize = 16 * 1024;
 /// How many hits of a correlation predicate are kept per input.
 pub const CORRELATION_LIMIT: usize = 50_000;
 
-/// How many hits of an ungrouped trend are kept per input (compact ones).
+/// How many compact hits (of ungrouped trends and unjoined absent steps)
+/// are kept per input.
 pub const TREND_LIMIT: usize = 20_000_000;
 
 /// How many hits of an evidence block are kept per input.
@@ -154,9 +155,16 @@ impl Engine {
                 Form::Match(c) | Form::Count { when: c, .. } => {
                     add(Slot::Main, c, keep_main, false)
                 }
-                Form::Sequence { steps, .. } => {
+                Form::Sequence { steps, key, .. } => {
                     for (n, s) in steps.iter().enumerate() {
-                        add(Slot::Step(n), &s.when, CORRELATION_LIMIT, false);
+                        // An absent step only says when something happened
+                        // (it never joins an occurrence); without a join
+                        // key its hits are kept compact, and all of them.
+                        if s.absent && key.is_none() {
+                            add(Slot::Step(n), &s.when, TREND_LIMIT, true);
+                        } else {
+                            add(Slot::Step(n), &s.when, CORRELATION_LIMIT, false);
+                        }
                     }
                 }
                 Form::Trend {

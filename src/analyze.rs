@@ -282,9 +282,52 @@ fn analyze_bytes(bytes: &[u8], spec: &InputSpec, opts: &AnalyzeOptions, result: 
     };
     let engine = engine_of(opts);
     let collector = collectors(&engine, opts, format);
-    let Scanned { diag, acc } = scan::scan_bytes(&text, format.parser(), &opts.scan, &collector);
-    result.diag = diag;
-    finish(result, acc, &engine, opts, format);
+    match format.parser() {
+        Some(parser) => {
+            let Scanned { diag, acc } = scan::scan_bytes(&text, parser, &opts.scan, &collector);
+            result.diag = diag;
+            finish(result, acc, &engine, opts, format);
+        }
+        None => analyze_capture(&text, &engine, &collector, opts, format, result),
+    }
+}
+
+/// A capture (HAR) is one JSON document: parsed whole, then its events go
+/// through the same collectors as a log's records.
+fn analyze_capture(
+    bytes: &[u8],
+    engine: &Engine,
+    collector: &(Summary, RuleCollector<'_>),
+    opts: &AnalyzeOptions,
+    format: Format,
+    result: &mut InputResult,
+) {
+    let text = String::from_utf8_lossy(bytes);
+    if let Cow::Owned(_) = text {
+        result.diag.invalid_utf8.add(1);
+    }
+    match crate::parse::har::parse(&text) {
+        Ok(parsed) => {
+            let acc = collect_capture(&parsed.events, collector);
+            let invalid = result.diag.invalid_utf8;
+            result.diag = parsed.diag;
+            result.diag.invalid_utf8 = invalid;
+            finish(result, acc, engine, opts, format);
+        }
+        Err(why) => result.error = Some(why),
+    }
+}
+
+/// Runs `collector` over a capture's events, in their order.
+pub fn collect_capture<C: scan::Collector>(
+    events: &[crate::event::Event<'_>],
+    collector: &C,
+) -> C::Acc {
+    let mut acc = collector.start();
+    for e in events {
+        collector.event(&mut acc, e);
+    }
+    acc
 }
 
 fn analyze_stream(
@@ -325,8 +368,16 @@ fn analyze_stream(
     };
     let engine = engine_of(opts);
     let collector = collectors(&engine, opts, format);
-    let (scanned, error) =
-        scan::scan_stream(head, &mut counted, format.parser(), &opts.scan, &collector);
+    let Some(parser) = format.parser() else {
+        // A capture is read whole, however it arrives.
+        if let Err(e) = counted.read_to_end(&mut head) {
+            result.error = Some(format!("cannot read: {}", input::io_reason(&e)));
+            return;
+        }
+        result.bytes = counted.count;
+        return analyze_capture(&head, &engine, &collector, opts, format, result);
+    };
+    let (scanned, error) = scan::scan_stream(head, &mut counted, parser, &opts.scan, &collector);
     result.bytes = counted.count;
     result.diag = scanned.diag;
     finish(result, scanned.acc, &engine, opts, format);

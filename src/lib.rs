@@ -17,6 +17,7 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod signalr;
 pub mod summary;
 pub mod synth;
 pub mod time;

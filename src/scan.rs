@@ -231,7 +231,7 @@ mod tests {
         for i in 0..200 {
             text.push_str(&format!("info: A.B[{i}]\n      message {i}\n      more\n"));
         }
-        let parser = Format::IloggerSimple.parser();
+        let parser = Format::IloggerSimple.parser().unwrap();
         let base = scan_bytes(text.as_bytes(), parser, &ScanOptions::default(), &All);
         assert_eq!(base.acc.len(), 200);
         assert_eq!(base.acc[1], (5, "message 1\nmore".to_string()));
@@ -255,7 +255,7 @@ mod tests {
             b"info: A[1]\n      ok\ninfo: A[2]\n      bad \xff byte\ninfo: A[3]\n      nul\0here\n";
         let s = scan_bytes(
             bytes,
-            Format::IloggerSimple.parser(),
+            Format::IloggerSimple.parser().unwrap(),
             &ScanOptions::default(),
             &All,
         );

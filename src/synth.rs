@@ -292,6 +292,11 @@ fn write_serilog(e: &Entry, t: chrono::NaiveDateTime, out: &mut String) {
 /// Writes about `size` bytes of `format` (whole records only) and says how
 /// many records and bytes that was.
 pub fn generate(format: Format, size: u64, seed: u64, out: &mut dyn Write) -> io::Result<Written> {
+    if format.parser().is_none() {
+        return Err(io::Error::other(format!(
+            "{format} is a capture, not a log: the generator writes logs only"
+        )));
+    }
     let mut rng = Rng(seed.max(1));
     let mut clock = Clock {
         millis: 1_705_307_405_000,
@@ -309,6 +314,7 @@ pub fn generate(format: Format, size: u64, seed: u64, out: &mut dyn Write) -> io
                 Format::TraceListener => write_trace(&e, t, &mut rng, &mut buf),
                 Format::IloggerSystemd => write_systemd(&e, t, &mut buf),
                 Format::Text => write_serilog(&e, t, &mut buf),
+                Format::Har => unreachable!("refused above"),
             }
             written.records += 1;
         }

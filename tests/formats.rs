@@ -245,7 +245,13 @@ impl Collector for Events {
 
 fn events(path: &str, format: Format) -> <Events as Collector>::Acc {
     let bytes = std::fs::read(repo(path)).unwrap();
-    scan_bytes(&bytes, format.parser(), &ScanOptions::default(), &Events).acc
+    scan_bytes(
+        &bytes,
+        format.parser().expect("a log format"),
+        &ScanOptions::default(),
+        &Events,
+    )
+    .acc
 }
 
 #[test]

@@ -44,7 +44,7 @@ fn check_format(format: Format, size: u64) {
     // the first and last chunks interesting.
     let mut bytes = b"preamble that is not a record\n".to_vec();
     bytes.extend_from_slice(data.strip_suffix(b"\n").unwrap_or(&data));
-    let parser = format.parser();
+    let parser = format.parser().expect("a log format");
     let base: (Diagnostics, Vec<u64>) = {
         let s = in_pool(1, || {
             scan_bytes(&bytes, parser, &ScanOptions::default(), &Digest)

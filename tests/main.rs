@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod builtin_rules;
+mod captures;
 mod formats;
 mod invariance;
 mod rules;

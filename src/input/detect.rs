@@ -26,6 +26,9 @@ pub struct Detection {
 /// no format fits.
 pub fn detect(sample: &[u8]) -> Result<Detection, String> {
     let sample = &sample[..sample.len().min(SAMPLE_BYTES)];
+    if let Some(d) = detect_har(sample) {
+        return Ok(d);
+    }
     if let Some(d) = detect_json(sample) {
         return Ok(d);
     }
@@ -52,7 +55,7 @@ pub fn detect(sample: &[u8]) -> Result<Detection, String> {
         }
         total += 1;
         for (n, (format, _)) in candidates.iter().enumerate() {
-            if format.parser().is_record_start(line) {
+            if format.parser().is_some_and(|p| p.is_record_start(line)) {
                 counts[n] += 1;
             }
         }
@@ -78,7 +81,7 @@ fn text_fallback(sample: &[u8], total: usize) -> Result<Detection, String> {
     if total == 0 {
         return Err("no text lines".to_string());
     }
-    let parser = Format::Text.parser();
+    let parser = Format::Text.parser().expect("text is a line format");
     let starts: Vec<&[u8]> = sample
         .split(|&b| b == b'\n')
         .take(SAMPLE_LINES)
@@ -99,6 +102,30 @@ fn text_fallback(sample: &[u8], total: usize) -> Result<Detection, String> {
         format: Format::Text,
         reason,
     })
+}
+
+/// An HTTP Archive: a JSON document whose first key is `log` (the only
+/// top-level member HAR 1.1 and 1.2 define).
+fn detect_har(sample: &[u8]) -> Option<Detection> {
+    let mut rest = sample.trim_ascii_start();
+    // HAR Viewer's JSONP form: `onInputData({"log": …});`.
+    let ident = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.'))
+        .count();
+    if ident > 0 {
+        rest = rest[ident..]
+            .trim_ascii_start()
+            .strip_prefix(b"(")?
+            .trim_ascii_start();
+    }
+    let rest = rest.strip_prefix(b"{")?;
+    rest.trim_ascii_start()
+        .starts_with(b"\"log\"")
+        .then(|| Detection {
+            format: Format::Har,
+            reason: "a JSON document whose first key is `log` (HTTP Archive)".to_string(),
+        })
 }
 
 /// JsonConsoleFormatter output: the first value is an object with ILogger keys.
@@ -164,6 +191,11 @@ mod tests {
             Some(Format::IloggerJson)
         );
         assert_eq!(format_of("{\"a\":1}\n"), Some(Format::Text));
+        assert_eq!(
+            format_of("{\r\n  \"log\": {\"version\": \"1.2\""),
+            Some(Format::Har)
+        );
+        assert_eq!(format_of("onInputData({\n  \"log\":{\n"), Some(Format::Har));
         assert_eq!(format_of("hello\nworld\n"), Some(Format::Text));
         assert_eq!(format_of("[08:30:05 INF] x\n"), Some(Format::Text));
         assert_eq!(format_of(""), None);

@@ -7,6 +7,7 @@
 //! over a chunk of text.
 
 pub mod diagnostics;
+pub mod har;
 mod ilogger_json;
 mod ilogger_simple;
 mod ilogger_systemd;
@@ -35,16 +36,19 @@ pub enum Format {
     /// Any other line-oriented log: Serilog, NLog, App Service, browser
     /// consoles, bare exceptions.
     Text,
+    /// An HTTP Archive capture (browser DevTools, Fiddler, Charles, …).
+    Har,
 }
 
 impl Format {
     /// Every format this build can parse.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::IloggerSimple,
         Format::IloggerSystemd,
         Format::IloggerJson,
         Format::TraceListener,
         Format::Text,
+        Format::Har,
     ];
 
     /// The contract name (`--format`, JSON `inputs[].format`).
@@ -55,6 +59,7 @@ impl Format {
             Format::IloggerJson => "ilogger-json",
             Format::TraceListener => "tracelistener",
             Format::Text => "text",
+            Format::Har => "har",
         }
     }
 
@@ -63,15 +68,17 @@ impl Format {
         Format::ALL.into_iter().find(|f| f.name() == name)
     }
 
-    /// The parser for this format.
-    pub fn parser(self) -> &'static dyn RecordParser {
-        match self {
+    /// The record parser of a line-oriented log format; `None` for
+    /// captures, which are documents read whole (see [`har`]).
+    pub fn parser(self) -> Option<&'static dyn RecordParser> {
+        Some(match self {
             Format::IloggerSimple => &ilogger_simple::IloggerSimple,
             Format::IloggerSystemd => &ilogger_systemd::IloggerSystemd,
             Format::IloggerJson => &ilogger_json::IloggerJson,
             Format::TraceListener => &tracelistener::TraceListener,
             Format::Text => &text::Text,
-        }
+            Format::Har => return None,
+        })
     }
 }
 
@@ -266,7 +273,7 @@ mod tests {
         let mut diag = Diagnostics::default();
         let mut lines = Vec::new();
         split_records(
-            Format::IloggerSimple.parser(),
+            Format::IloggerSimple.parser().unwrap(),
             text,
             &TimeContext::default(),
             &mut diag,

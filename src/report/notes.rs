@@ -140,6 +140,7 @@ pub(super) fn for_input(i: usize, r: &InputResult) -> Vec<Note> {
             Some(Format::Text) => {
                 "configure the logger to write them (for Serilog, {Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} in the output template)"
             }
+            Some(Format::Har) => "the capture's entries have no readable startedDateTime",
             None => "",
         };
         out.push(note(

@@ -55,13 +55,23 @@ pub fn run_rule(rule: &Rule) -> Vec<ExampleResult> {
                         input: 0,
                         format: format.name(),
                     };
-                    let scanned = scan::scan_bytes(
-                        text.as_bytes(),
-                        format.parser(),
-                        &ScanOptions::default(),
-                        &(Summary, collector),
-                    );
-                    let (summary, kept) = scanned.acc;
+                    let (summary, kept) = match format.parser() {
+                        Some(parser) => {
+                            scan::scan_bytes(
+                                text.as_bytes(),
+                                parser,
+                                &ScanOptions::default(),
+                                &(Summary, collector),
+                            )
+                            .acc
+                        }
+                        // A capture that does not parse has no events: the
+                        // example's expectation reports the mismatch.
+                        None => crate::analyze::collect_capture(
+                            &crate::parse::har::parse(text).unwrap_or_default().events,
+                            &(Summary, collector),
+                        ),
+                    };
                     (kept, format.name(), summary.last)
                 }
                 ExampleInput::Events(events) => {

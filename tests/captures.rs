@@ -1,0 +1,172 @@
+//! HAR captures: detection, SignalR-aware fields that the built-in rules
+//! use, kind errors for broken files, and no secret in any output.
+
+use crate::util::{bin, parse_json, repo};
+use std::io::Write;
+
+const SESSION: &str = "fixtures/captures/signalr-session.har";
+
+/// Texts of the fixture's secrets: its JWT's header and signature, the
+/// cookie. None may appear in any output.
+const SECRETS: [&str; 4] = [
+    "eyJhbGci",
+    "Zml4dHVyZS1zaWduYXR1cmU",
+    "fixture-cookie-value",
+    "eyJ",
+];
+
+fn findings(run: &crate::util::Run) -> Vec<(String, u64)> {
+    run.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_signalr_session_names_its_problems() {
+    let run = parse_json([repo(SESSION)], None);
+    let input = run.input(0);
+    assert_eq!(input["format"], "har", "{input}");
+    assert_eq!(input["records"], 6, "six entries: {input}");
+    assert_eq!(input["unparsed_lines"], 0);
+    assert_eq!(
+        findings(&run),
+        [
+            ("token-expired-401".to_string(), 1),
+            ("too-many-connections-429".to_string(), 1),
+            ("client-connection-drop".to_string(), 1),
+        ]
+    );
+    let expired = &run.json["findings"][0]["occurrences"][0];
+    assert_eq!(expired["summary"], "401 5s after the token expired");
+    assert_eq!(expired["time"], "2024-01-15T09:30:10Z");
+    // Evidence points at the entry's line in the HAR.
+    let line = expired["line"].as_u64().unwrap() as usize;
+    let text = std::fs::read_to_string(repo(SESSION)).unwrap();
+    let at = text.lines().nth(line - 1).unwrap();
+    assert_eq!(at.trim(), "{", "line {line} starts an entry");
+}
+
+#[test]
+fn no_token_or_cookie_in_any_output() {
+    for args in [vec!["--json"], vec![]] {
+        let out = bin()
+            .args(&args)
+            .args(["--fail-on", "never", "--max-occurrences", "100"])
+            .arg(repo(SESSION))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for s in SECRETS {
+            assert!(!text.contains(s), "{s} leaked with {args:?}:\n{text}");
+        }
+        assert!(
+            text.contains("[redacted JWT, 229 chars"),
+            "tokens are shown by length and claims: {text}"
+        );
+    }
+}
+
+#[test]
+fn compressed_piped_and_bom_captures_read_the_same() {
+    let raw = std::fs::read(repo(SESSION)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("session.har.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&raw).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let bom = dir.path().join("bom.har");
+    std::fs::write(&bom, [b"\xEF\xBB\xBF".as_slice(), &raw].concat()).unwrap();
+    let want = findings(&parse_json([repo(SESSION)], None));
+    for run in [
+        parse_json([&gz], None),
+        parse_json([&bom], None),
+        parse_json(["-"], Some(raw.clone())),
+    ] {
+        assert_eq!(run.input(0)["format"], "har", "{}", run.json);
+        assert_eq!(findings(&run), want);
+    }
+}
+
+#[test]
+fn broken_captures_say_where_and_the_rest_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.har");
+    std::fs::write(
+        &broken,
+        "{\n  \"log\": {\n    \"entries\": [\n      {\"request\": }\n",
+    )
+    .unwrap();
+    let not_har = dir.path().join("other.har");
+    std::fs::write(&not_har, "{\"log\": {\"version\": \"1.2\"}}").unwrap();
+    let bad_entry = dir.path().join("entry.har");
+    std::fs::write(
+        &bad_entry,
+        "{\"log\": {\"entries\": [\n{\"startedDateTime\": \"2024-01-15T08:30:05Z\"},\n{\"startedDateTime\": \"2024-01-15T08:30:06Z\", \"request\": {\"method\": \"GET\", \"url\": \"https://a/b\"}, \"response\": {\"status\": 200}}\n]}}\n",
+    )
+    .unwrap();
+    let run = parse_json([&broken, &not_har, &bad_entry, &repo(SESSION)], None);
+    assert_eq!(run.code, 2, "unreadable inputs: exit 2");
+    let e0 = run.input(0)["error"].as_str().unwrap();
+    assert!(e0.contains("broken JSON") && e0.contains("line 4"), "{e0}");
+    let e1 = run.input(1)["error"].as_str().unwrap();
+    assert!(e1.contains("not a HAR") && e1.contains("entries"), "{e1}");
+    let entry = run.input(2);
+    assert!(entry["error"].is_null(), "{entry}");
+    assert_eq!(
+        (&entry["records"], &entry["unparsed_lines"]),
+        (&serde_json::json!(1), &serde_json::json!(1)),
+        "the broken entry is counted, the good one read: {entry}"
+    );
+    assert_eq!(run.input(3)["records"], 6, "the other inputs are analyzed");
+}
+
+/// Real HARs from public projects (`../shared/corpus`): every one is read
+/// or refused with a reason, never a panic, and no token leaks.
+#[test]
+fn public_har_corpus() {
+    let dir = repo("../shared/corpus");
+    if !dir.is_dir() {
+        eprintln!("skipped: {} is absent", dir.display());
+        return;
+    }
+    let mut hars: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "har"))
+        .collect();
+    hars.sort();
+    assert!(hars.len() >= 30, "corpus has {} HARs", hars.len());
+    let run = parse_json(&hars, None);
+    let mut read = 0;
+    for (i, path) in hars.iter().enumerate() {
+        let input = run.input(i);
+        let name = path.file_name().unwrap().to_string_lossy();
+        match input["error"].as_str() {
+            Some(e) => assert!(
+                name.contains("broken") || name.contains("not-json") || name.contains("not-valid"),
+                "{name}: {e}"
+            ),
+            None => {
+                if input["format"] == "har" {
+                    read += 1;
+                    assert!(input["records"].as_u64().unwrap() > 0, "{name}: {input}");
+                }
+            }
+        }
+    }
+    assert!(
+        read + 4 >= hars.len(),
+        "{read} of {} read as HAR",
+        hars.len()
+    );
+    let text = run.json.to_string();
+    assert!(!text.contains("eyJhbGci"), "a JWT leaked");
+}

@@ -162,6 +162,8 @@ pub struct InputResult {
     pub clock: TimeContext,
     /// What each rule found (in engine order; empty without rules).
     pub rules: Vec<RuleOutcome>,
+    /// SignalR connections rebuilt from a capture.
+    pub connections: Vec<crate::signalr::connections::Connection>,
 }
 
 /// Analyzes every input, in parallel, returning results in input order.
@@ -309,6 +311,8 @@ fn analyze_capture(
     match crate::parse::har::parse(&text) {
         Ok(parsed) => {
             let acc = collect_capture(&parsed.events, collector);
+            result.connections =
+                crate::signalr::connections::rebuild(opts.input, &parsed.exchanges);
             let invalid = result.diag.invalid_utf8;
             result.diag = parsed.diag;
             result.diag.invalid_utf8 = invalid;

@@ -99,14 +99,26 @@ pub fn jwt_claims(token: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let obj = value.as_object()?;
     let mut shown = serde_json::Map::new();
-    for (k, v) in obj {
-        let v = match v {
+    // Long strings and long lists (a user's 400 roles) are shortened: the
+    // claims are shown to say what the token holds, not to reproduce it.
+    fn short(v: &serde_json::Value) -> serde_json::Value {
+        match v {
             serde_json::Value::String(s) if s.chars().count() > 64 => {
                 serde_json::Value::String(format!("{}…", s.chars().take(64).collect::<String>()))
             }
+            serde_json::Value::Array(items) if items.len() > 4 => {
+                let mut kept: Vec<serde_json::Value> = items[..3].iter().map(short).collect();
+                kept.push(serde_json::Value::String(format!(
+                    "… {} more",
+                    items.len() - 3
+                )));
+                serde_json::Value::Array(kept)
+            }
             other => other.clone(),
-        };
-        shown.insert(k.clone(), v);
+        }
+    }
+    for (k, v) in obj {
+        shown.insert(k.clone(), short(v));
     }
     Some(serde_json::Value::Object(shown).to_string())
 }

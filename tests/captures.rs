@@ -47,11 +47,110 @@ fn a_signalr_session_names_its_problems() {
     let expired = &run.json["findings"][0]["occurrences"][0];
     assert_eq!(expired["summary"], "401 5s after the token expired");
     assert_eq!(expired["time"], "2024-01-15T09:30:10Z");
-    // Evidence points at the entry's line in the HAR.
-    let line = expired["line"].as_u64().unwrap() as usize;
-    let text = std::fs::read_to_string(repo(SESSION)).unwrap();
-    let at = text.lines().nth(line - 1).unwrap();
-    assert_eq!(at.trim(), "{", "line {line} starts an entry");
+    // For a HAR, `line` is the entry number (DESIGN.md).
+    assert_eq!(expired["line"], 5);
+    assert_eq!(
+        connections(&run),
+        [
+            "1 chat WebSockets 270 30 229 3600 [200,200,101] error",
+            "4 chat LongPolling - - 229 3600 [200,401] error",
+            "6 chat WebSockets - - 229 3600 [429] failed",
+        ]
+    );
+}
+
+/// Each connection as `entry hub transport negotiate_ms to_connect_ms
+/// token_length token_lifetime_s [statuses] end`.
+fn connections(run: &crate::util::Run) -> Vec<String> {
+    let v = |x: &serde_json::Value| match x {
+        serde_json::Value::Null => "-".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+            format!("{}", n.as_f64().unwrap() as i64)
+        }
+        other => other.to_string(),
+    };
+    run.json["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            [
+                "line",
+                "hub",
+                "transport",
+                "negotiate_ms",
+                "negotiate_to_connect_ms",
+                "token_length",
+                "token_lifetime_s",
+                "statuses",
+                "end",
+            ]
+            .iter()
+            .map(|k| v(&c[*k]))
+            .collect::<Vec<_>>()
+            .join(" ")
+        })
+        .collect()
+}
+
+#[test]
+fn firefox_negotiate_failures_each_name_their_rule() {
+    let run = parse_json(
+        [repo("fixtures/captures/firefox-negotiate-failures.har")],
+        None,
+    );
+    assert_eq!(
+        findings(&run),
+        [
+            ("access-token-too-long".to_string(), 2),
+            ("connect-after-negotiate-404".to_string(), 1),
+            ("multiple-hub-query".to_string(), 1),
+            ("negotiate-500-not-connected".to_string(), 1),
+            ("negotiate-skipped-404".to_string(), 1),
+            ("aspnet-reconnect-404".to_string(), 1),
+        ]
+    );
+    // The 404 0.4 s after negotiate (entry 6) is not a late connect.
+    let late = &run.json["findings"][1]["occurrences"];
+    assert_eq!(late.as_array().unwrap().len(), 1);
+    assert_eq!(late[0]["line"], 3);
+    assert_eq!(late[0]["time"], "2024-01-15T10:30:11.500+01:00");
+    assert_eq!(
+        connections(&run),
+        [
+            "1 chat WebSockets 300 6200 206 3600 [200,200,404] failed",
+            "4 chat WebSockets 300 400 206 3600 [200,200,404] failed",
+            "7 chat - 100 - - - [500] failed",
+            "8 chat WebSockets 300 100 6620 3600 [200,200,101] open",
+            "11 - WebSockets - - - - [404] failed",
+            "12 chat WebSockets 300 100 206 3600 [200,200,400] failed",
+        ]
+    );
+    let problems = run.json["connections"][0]["problems"][0].as_str().unwrap();
+    assert!(
+        problems.starts_with("connect 6.2 s after negotiate"),
+        "{problems}"
+    );
+    let table = bin()
+        .env("COLUMNS", "200")
+        .arg(repo("fixtures/captures/firefox-negotiate-failures.har"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("Negotiate timing"), "{text}");
+    assert!(
+        text.contains("6.20 s !"),
+        "the late connect is marked: {text}"
+    );
+    assert!(
+        text.contains("6620 B !"),
+        "the long token is marked: {text}"
+    );
+    assert!(
+        !text.contains("role-0100"),
+        "long claims are shortened: {text}"
+    );
 }
 
 #[test]

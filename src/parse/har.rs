@@ -11,6 +11,7 @@
 
 use super::diagnostics::Diagnostics;
 use crate::event::{Event, Extra, Level, Value};
+use crate::signalr::connections::{Exchange, NegotiateReply, WsEnd};
 use crate::signalr::hub_protocol::{self, Record};
 use crate::signalr::jwt::TokenInfo;
 use crate::time::Timestamp;
@@ -29,6 +30,8 @@ pub struct Parsed<'a> {
     pub diag: Diagnostics,
     /// `log.creator.name`: the browser or proxy that wrote the file.
     pub creator: Option<String>,
+    /// The entries as exchanges, for rebuilding SignalR connections.
+    pub exchanges: Vec<Exchange>,
 }
 
 #[derive(Deserialize)]
@@ -144,20 +147,24 @@ pub fn parse(text: &str) -> Result<Parsed<'_>, String> {
     };
     let mut lines = LineCounter::new(text);
     let mut timed: Vec<(Option<(i64, u32)>, Event<'_>)> = Vec::new();
-    for raw in har.log.entries {
+    for (n, raw) in har.log.entries.into_iter().enumerate() {
+        // DESIGN.md: for a HAR, `line` is the entry number (1-based).
+        let number = n as u64 + 1;
         let line = lines.line_at(raw.get());
         let entry_lines = memchr::memchr_iter(b'\n', raw.get().as_bytes()).count() as u64 + 1;
         match serde_json::from_str::<Entry<'_>>(raw.get()) {
             Ok(entry) => {
                 out.diag.records += 1;
-                for ev in entry_events(entry, line, &mut out.diag) {
+                let (events, exchange) = entry_events(entry, number, line, &mut out.diag);
+                for ev in events {
                     timed.push((ev.time.map(|t| t.sort_key()), ev));
                 }
+                out.exchanges.push(exchange);
             }
             Err(_) => out.diag.unparsed(
-                line,
+                number,
                 entry_lines,
-                "a HAR entry without a readable request (method and url)",
+                "a HAR entry without a readable request (method and url); the number is the entry's",
             ),
         }
     }
@@ -218,13 +225,19 @@ impl<'t> LineCounter<'t> {
 }
 
 /// The request's event, then its WebSocket messages' events.
-fn entry_events<'a>(entry: Entry<'a>, line: u64, diag: &mut Diagnostics) -> Vec<Event<'a>> {
+/// `line` is the entry number; `file_line` where it starts in the file.
+fn entry_events<'a>(
+    entry: Entry<'a>,
+    line: u64,
+    file_line: u64,
+    diag: &mut Diagnostics,
+) -> (Vec<Event<'a>>, Exchange) {
     let time = entry
         .started_date_time
         .as_deref()
         .and_then(crate::time::parse);
     if time.is_none() && entry.started_date_time.is_some() {
-        diag.bad_timestamps.add(line);
+        diag.bad_timestamps.add(file_line);
     }
     let url = Url::parse(&entry.request.url);
     let status = entry.response.as_ref().and_then(|r| r.status);
@@ -285,8 +298,19 @@ fn entry_events<'a>(entry: Entry<'a>, line: u64, diag: &mut Diagnostics) -> Vec<
     if let Some(t) = transport {
         fields.push(("transport".into(), Value::Str(Cow::Borrowed(t))));
     }
-    if let Some(token) = request_token(&entry, &url).or_else(|| negotiate_token(&entry, &url)) {
-        fields.extend(TokenInfo::inspect(&token).fields());
+    let reply = negotiate_body(&entry, &url);
+    let token = request_token(&entry, &url)
+        .or_else(|| reply.as_ref().and_then(|r| r.access_token.clone()))
+        .map(|t| TokenInfo::inspect(&t));
+    if let Some(t) = &token {
+        fields.extend(t.fields());
+    }
+    // The service negotiate names the connection its transport will carry.
+    if let Some(id) = reply
+        .as_ref()
+        .and_then(|r| r.connection_token.as_ref().or(r.connection_id.as_ref()))
+    {
+        fields.push(("connection".into(), owned(id)));
     }
     let level = match (status, error) {
         (_, Some(e)) if e != "net::ERR_ABORTED" => Level::Error,
@@ -314,6 +338,17 @@ fn entry_events<'a>(entry: Entry<'a>, line: u64, diag: &mut Diagnostics) -> Vec<
     if let Some(e) = error {
         message.push_str(&format!(" ({e})"));
     }
+    // A failed response's body says why ("Azure SignalR Service is not
+    // connected yet…"): rules match it in the message.
+    if status.is_some_and(|s| s >= 400.0)
+        && let Some(body) = entry.response.as_ref().and_then(body_text)
+    {
+        let body = body.trim();
+        if !body.is_empty() {
+            message.push_str(": ");
+            message.push_str(&shorten(&crate::redact::redact(body), 500));
+        }
+    }
     let mut events = vec![Event {
         line,
         time,
@@ -323,10 +358,62 @@ fn entry_events<'a>(entry: Entry<'a>, line: u64, diag: &mut Diagnostics) -> Vec<
         extra: Extra::Fields(fields),
         ..Event::default()
     }];
+    let mut ws_end = None;
     for m in entry.web_socket_messages.iter().flatten() {
-        events.push(ws_event(m, line, &url, transport));
+        let ev = ws_event(m, line, &url, transport);
+        if ev.field("ws.close.error").is_some() {
+            ws_end = Some(WsEnd::Error);
+        } else if m.kind == "error" {
+            ws_end = Some(WsEnd::Abnormal);
+        } else if let Some(Value::Num(code)) = ev.field("ws.close.code") {
+            ws_end = Some(if code == 1000.0 {
+                WsEnd::Clean
+            } else {
+                WsEnd::Abnormal
+            });
+        } else if matches!(ev.field("ws.type"), Some(Value::Str(t)) if t == "close") {
+            ws_end = Some(WsEnd::Clean);
+        }
+        events.push(ev);
     }
-    events
+    let query = |name: &str| {
+        url.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let exchange = Exchange {
+        line,
+        start: time,
+        duration_ms: entry.time.filter(|t| *t >= 0.0),
+        host: url.host.to_string(),
+        path: url.path.to_string(),
+        hubs: url
+            .query
+            .iter()
+            .filter(|(n, _)| n == "hub")
+            .map(|(_, v)| v.to_string())
+            .collect(),
+        id: query("id"),
+        request_id: query("asrs_request_id"),
+        status: status.map(|s| s.clamp(0.0, 999.0) as u16),
+        transport,
+        token,
+        negotiate: reply.map(|r| NegotiateReply {
+            redirect_request_id: r.url.as_deref().and_then(|u| {
+                Url::parse(u)
+                    .query
+                    .iter()
+                    .find(|(n, _)| n == "asrs_request_id")
+                    .map(|(_, v)| v.to_string())
+            }),
+            connection_token: r.connection_token,
+            connection_id: r.connection_id,
+            error: r.error,
+        }),
+        ws_end,
+    };
+    (events, exchange)
 }
 
 /// A query value as shown: secrets become their length (and claims).
@@ -386,28 +473,55 @@ fn request_token(entry: &Entry<'_>, url: &Url<'_>) -> Option<String> {
     })
 }
 
-/// The token an app's negotiate response hands out (`accessToken`, or
-/// ASP.NET's `AccessToken`).
-fn negotiate_token(entry: &Entry<'_>, url: &Url<'_>) -> Option<String> {
+/// A negotiate response body: the app's (`url` + `accessToken`, or
+/// ASP.NET's `RedirectUrl` + `AccessToken`) or the service's
+/// (`connectionToken`, `connectionId`), or an `error`.
+#[derive(Deserialize)]
+struct NegotiateBody {
+    #[serde(rename = "accessToken", alias = "AccessToken", default)]
+    access_token: Option<String>,
+    #[serde(alias = "RedirectUrl", alias = "Url", default)]
+    url: Option<String>,
+    #[serde(rename = "connectionToken", alias = "ConnectionToken", default)]
+    connection_token: Option<String>,
+    #[serde(rename = "connectionId", alias = "ConnectionId", default)]
+    connection_id: Option<String>,
+    #[serde(alias = "Error", default)]
+    error: Option<String>,
+}
+
+/// The body of a negotiate response, when captured and readable.
+fn negotiate_body(entry: &Entry<'_>, url: &Url<'_>) -> Option<NegotiateBody> {
     if !url.path.ends_with("/negotiate") {
         return None;
     }
-    let content = entry.response.as_ref()?.content.as_ref()?;
+    serde_json::from_str(&body_text(entry.response.as_ref()?)?).ok()
+}
+
+/// A response body as text, decoded only now (base64 included).
+fn body_text(response: &Response<'_>) -> Option<String> {
+    let content = response.content.as_ref()?;
     let text: String = serde_json::from_str(content.text?.get()).ok()?;
-    let body = if content.encoding.as_deref() == Some("base64") {
+    if content.encoding.as_deref() == Some("base64") {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .ok()?;
-        String::from_utf8_lossy(&bytes).into_owned()
+        Some(String::from_utf8_lossy(&bytes).into_owned())
     } else {
-        text
-    };
-    #[derive(Deserialize)]
-    struct Negotiate {
-        #[serde(rename = "accessToken", alias = "AccessToken", default)]
-        access_token: Option<String>,
+        Some(text)
     }
-    serde_json::from_str::<Negotiate>(&body).ok()?.access_token
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, with `…`.
+fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// One WebSocket message of Chrome's `_webSocketMessages`.
@@ -495,15 +609,7 @@ fn ws_event<'a>(
         ),
     };
     fields.push(("ws.type".into(), owned(&kind)));
-    let mut shown = crate::redact::redact(shown.trim()).into_owned();
-    if shown.len() > 300 {
-        let mut end = 300;
-        while !shown.is_char_boundary(end) {
-            end -= 1;
-        }
-        shown.truncate(end);
-        shown.push('…');
-    }
+    let shown = shorten(&crate::redact::redact(shown.trim()), 300);
     Event {
         line,
         time,

@@ -179,28 +179,8 @@ pub struct Drop {
     pub causes: Vec<serde_json::Value>,
 }
 
-/// A SignalR connection rebuilt from a capture (filled in by HAR/SAZ analysis).
-#[derive(Debug, Clone, Serialize)]
-pub struct Connection {
-    /// Input index.
-    pub input: usize,
-    /// The hub.
-    pub hub: Option<String>,
-    /// The transport.
-    pub transport: Option<String>,
-    /// Negotiate duration.
-    pub negotiate_ms: Option<f64>,
-    /// Gap from the service's negotiate response to the connect request.
-    pub negotiate_to_connect_ms: Option<f64>,
-    /// Access token length.
-    pub token_length: Option<usize>,
-    /// Access token lifetime.
-    pub token_lifetime_s: Option<i64>,
-    /// HTTP statuses in order.
-    pub statuses: Vec<u16>,
-    /// How it ended.
-    pub end: String,
-}
+/// A SignalR connection rebuilt from a capture.
+pub use crate::signalr::connections::Connection;
 
 /// Something the user should know: unparsed lines, odd encodings, missing
 /// timestamps, unreadable inputs.
@@ -256,7 +236,16 @@ impl Report {
             inputs,
             findings,
             drops: Vec::new(),
-            connections: Vec::new(),
+            connections: results
+                .iter()
+                .enumerate()
+                .flat_map(|(i, r)| {
+                    r.connections.iter().cloned().map(move |mut c| {
+                        c.input = i;
+                        c
+                    })
+                })
+                .collect(),
             notes,
         }
     }

@@ -13,6 +13,13 @@ pub fn render(report: &Report, width: u16) -> String {
     let prefix = common_dir(report.inputs.iter().map(|i| i.path.as_str()));
     let short = |p: &str| p[prefix.len()..].to_string();
     findings(&mut out, report, width, &short);
+    if !report.connections.is_empty() {
+        let _ = writeln!(
+            out,
+            "Negotiate timing (one row per SignalR connection in the captures)\n{}\n",
+            connections_table(report, width, &short)
+        );
+    }
     if prefix.is_empty() {
         let _ = writeln!(out, "Inputs");
     } else {
@@ -136,6 +143,80 @@ fn common_dir<'a>(mut paths: impl Iterator<Item = &'a str>) -> String {
         }
     }
     first[..len].to_string()
+}
+
+/// One row per rebuilt connection; what breaks the guide's limits is
+/// marked with `!` and spelled out in the last column.
+fn connections_table(report: &Report, width: u16, short: &dyn Fn(&str) -> String) -> Table {
+    use crate::signalr::connections::{CONNECT_LIMIT_MS, TOKEN_LIMIT};
+    let mut t = new_table(
+        width,
+        &[
+            "entry",
+            "hub",
+            "transport",
+            "negotiate",
+            "to connect",
+            "token",
+            "statuses",
+            "end",
+            "problems",
+        ],
+    );
+    let ms = |v: Option<f64>, limit: Option<f64>| match v {
+        Some(v) => {
+            let mark = if limit.is_some_and(|l| v > l) {
+                " !"
+            } else {
+                ""
+            };
+            if v >= 1000.0 {
+                format!("{:.2} s{mark}", v / 1000.0)
+            } else {
+                format!("{v:.0} ms{mark}")
+            }
+        }
+        None => "-".to_string(),
+    };
+    for c in &report.connections {
+        let input = report
+            .inputs
+            .get(c.input)
+            .map(|i| short(&i.path))
+            .unwrap_or_default();
+        let token = match (c.token_length, c.token_lifetime_s) {
+            (Some(len), life) => {
+                let mark = if len > TOKEN_LIMIT { " !" } else { "" };
+                match life {
+                    Some(s) => format!(
+                        "{len} B{mark}, {}",
+                        crate::event::format_duration(s * 1_000_000_000)
+                    ),
+                    None => format!("{len} B{mark}"),
+                }
+            }
+            (None, _) => "-".to_string(),
+        };
+        let statuses: Vec<String> = c.statuses.iter().map(u16::to_string).collect();
+        let entry = if report.inputs.len() > 1 {
+            format!("{input}:{}", c.line)
+        } else {
+            c.line.to_string()
+        };
+        t.add_row(vec![
+            Cell::new(entry),
+            Cell::new(c.hub.as_deref().unwrap_or("-")),
+            Cell::new(c.transport.as_deref().unwrap_or("-")),
+            Cell::new(ms(c.negotiate_ms, None)).set_alignment(CellAlignment::Right),
+            Cell::new(ms(c.negotiate_to_connect_ms, Some(CONNECT_LIMIT_MS)))
+                .set_alignment(CellAlignment::Right),
+            Cell::new(token),
+            Cell::new(statuses.join(" ")),
+            Cell::new(c.end),
+            Cell::new(c.problems.join("; ")),
+        ]);
+    }
+    t
 }
 
 fn new_table(width: u16, header: &[&str]) -> Table {

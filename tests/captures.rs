@@ -125,6 +125,8 @@ fn firefox_negotiate_failures_each_name_their_rule() {
             "8 chat WebSockets 300 100 6620 3600 [200,200,101] open",
             "11 - WebSockets - - - - [404] failed",
             "12 chat WebSockets 300 100 206 3600 [200,200,400] failed",
+            // The ASP.NET reconnect: its connection token is unknown here.
+            "15 chat WebSockets - - - - [404] failed",
         ]
     );
     let problems = run.json["connections"][0]["problems"][0].as_str().unwrap();
@@ -268,4 +270,34 @@ fn public_har_corpus() {
     );
     let text = run.json.to_string();
     assert!(!text.contains("eyJhbGci"), "a JWT leaked");
+}
+
+#[test]
+fn sse_fallback_and_an_aspnet_long_polling_connection() {
+    let run = parse_json([repo("fixtures/captures/edge-sse-aspnet.har")], None);
+    assert_eq!(
+        findings(&run),
+        [("websocket-transport-unavailable".to_string(), 1)]
+    );
+    assert_eq!(
+        connections(&run),
+        [
+            "1 chat ServerSentEvents 240 60 206 3600 [200,200,0,200] open",
+            "5 chathub LongPolling 290 110 206 3600 [200,200,200,200,200] open",
+        ]
+    );
+    let c = &run.json["connections"];
+    assert_eq!(c[0]["connection"], "cid-sse");
+    assert_eq!(
+        c[1]["connection"], "cid-aspnet",
+        "joined by ConnectionToken"
+    );
+    assert!(
+        c[0]["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("fell back from WebSockets to ServerSentEvents"),
+        "{}",
+        c[0]
+    );
 }

@@ -288,7 +288,8 @@ fn entry_events<'a>(
             "hub" if !fields.iter().any(|(k, _)| k == "hub") => {
                 fields.push(("hub".into(), owned(value)))
             }
-            "id" if !url.path.ends_with("/negotiate") => {
+            // ASP.NET SignalR sends the token as `connectionToken`.
+            "id" | "connectionToken" if !url.path.ends_with("/negotiate") => {
                 fields.push(("connection".into(), owned(value)))
             }
             _ => {}
@@ -394,7 +395,7 @@ fn entry_events<'a>(
             .filter(|(n, _)| n == "hub")
             .map(|(_, v)| v.to_string())
             .collect(),
-        id: query("id"),
+        id: query("id").or_else(|| query("connectionToken")),
         request_id: query("asrs_request_id"),
         status: status.map(|s| s.clamp(0.0, 999.0) as u16),
         transport,
@@ -441,6 +442,16 @@ fn transport(entry: &Entry<'_>, url: &Url<'_>) -> Option<&'static str> {
     if url.path.ends_with("/negotiate") {
         return None;
     }
+    // ASP.NET SignalR names it: /aspnetclient/connect?transport=webSockets.
+    if let Some((_, t)) = url.query.iter().find(|(n, _)| n == "transport") {
+        match t.to_ascii_lowercase().as_str() {
+            "websockets" => return Some("WebSockets"),
+            "serversentevents" => return Some("ServerSentEvents"),
+            "longpolling" => return Some("LongPolling"),
+            "foreverframe" => return Some("ForeverFrame"),
+            _ => {}
+        }
+    }
     let scheme = url.scheme.to_ascii_lowercase();
     if scheme == "ws" || scheme == "wss" || entry.resource_type.as_deref() == Some("websocket") {
         return Some("WebSockets");
@@ -454,7 +465,7 @@ fn transport(entry: &Entry<'_>, url: &Url<'_>) -> Option<&'static str> {
     }
     url.query
         .iter()
-        .any(|(n, _)| n == "id")
+        .any(|(n, _)| n == "id" || n == "connectionToken")
         .then_some("LongPolling")
 }
 
@@ -546,7 +557,7 @@ fn ws_event<'a>(
             "hub" if !fields.iter().any(|(k, _)| k == "hub") => {
                 fields.push(("hub".into(), owned(value)))
             }
-            "id" => fields.push(("connection".into(), owned(value))),
+            "id" | "connectionToken" => fields.push(("connection".into(), owned(value))),
             _ => {}
         }
     }

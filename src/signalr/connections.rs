@@ -16,6 +16,9 @@ use serde::Serialize;
 /// negotiated connection after 5 seconds.
 pub const CONNECT_LIMIT_MS: f64 = 5_000.0;
 
+/// How far before a connect an unlinked negotiate may be to count as its.
+const FALLBACK_WINDOW_MS: i64 = 60_000;
+
 /// The service's limit on an access token's length.
 pub const TOKEN_LIMIT: usize = 4096;
 
@@ -155,10 +158,15 @@ pub fn rebuild(input: usize, exchanges: &[Exchange]) -> Vec<Connection> {
                 n.connection_token.as_deref() == Some(id) || n.connection_id.as_deref() == Some(id)
             })
         });
+        // Without a link, only a successful negotiate shortly before counts.
+        let near = |i: usize, to: usize| match (order[i].start, order[to].start) {
+            (Some(a), Some(b)) => millis(b) - millis(a) <= FALLBACK_WINDOW_MS,
+            _ => false,
+        };
         let service = by_token.or_else(|| {
-            (0..first)
-                .rev()
-                .find(|&i| !used[i] && is_service_negotiate(order[i]) && ok(order[i].status))
+            (0..first).rev().find(|&i| {
+                !used[i] && is_service_negotiate(order[i]) && ok(order[i].status) && near(i, first)
+            })
         });
         let request_id = service
             .and_then(|s| order[s].request_id.clone())
@@ -172,7 +180,7 @@ pub fn rebuild(input: usize, exchanges: &[Exchange]) -> Vec<Connection> {
                     (Some(r), Some(n)) if n.redirect_request_id.is_some() => {
                         n.redirect_request_id.as_ref() == Some(r)
                     }
-                    _ => true,
+                    _ => ok(order[i].status) && near(i, before),
                 }
         });
         let mut parts: Vec<usize> = app.into_iter().chain(service).collect();
@@ -244,21 +252,27 @@ fn connection(
         });
     let statuses: Vec<u16> = all.iter().map(|e| e.status.unwrap_or(0)).collect();
     let transports: Vec<&Exchange> = all.iter().copied().filter(|e| !is_negotiate(e)).collect();
-    let end = match transports.first() {
+    // A client falls back to the next transport when one fails: the
+    // connection is what the first working transport request started.
+    let working = transports.iter().position(|t| ok(t.status));
+    let end = match working {
         None => "failed",
-        Some(t) if !ok(t.status) => "failed",
-        Some(_) => {
+        Some(w) => {
             let last = transports.last().expect("not empty");
             match last.ws_end {
                 Some(WsEnd::Clean) => "clean",
                 Some(WsEnd::Error) => "error",
                 Some(WsEnd::Abnormal) => "abnormal",
-                None if transports.iter().any(|t| !ok(t.status)) => "error",
+                None if transports[w..].iter().any(|t| !ok(t.status)) => "error",
                 None if last.status == Some(204) => "clean",
                 None => "open",
             }
         }
     };
+    let transport = working
+        .map(|w| transports[w])
+        .or(connect_ex)
+        .and_then(|c| c.transport);
     let mut problems = Vec::new();
     if let Some(gap) = negotiate_to_connect_ms.filter(|g| *g > CONNECT_LIMIT_MS) {
         problems.push(format!(
@@ -271,6 +285,14 @@ fn connection(
     }
     if let Some(e) = all.iter().find(|e| e.hubs.len() > 1) {
         problems.push(format!("{} hub parameters", e.hubs.len()));
+    }
+    if let Some(w) = working.filter(|&w| w > 0) {
+        let failed: Vec<&str> = transports[..w].iter().filter_map(|t| t.transport).collect();
+        problems.push(format!(
+            "fell back from {} to {}",
+            failed.join(", "),
+            transport.unwrap_or("another transport")
+        ));
     }
     if let Some(e) = all.iter().find(|e| !ok(e.status)) {
         problems.push(format!(
@@ -296,7 +318,7 @@ fn connection(
             .iter()
             .find_map(|e| e.negotiate.as_ref().and_then(|n| n.connection_id.clone())),
         hub,
-        transport: connect_ex.and_then(|c| c.transport).map(str::to_string),
+        transport: transport.map(str::to_string),
         negotiate_ms,
         negotiate_to_connect_ms,
         token_length: token.as_ref().map(|t| t.length),

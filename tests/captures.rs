@@ -270,6 +270,34 @@ fn public_har_corpus() {
     );
     let text = run.json.to_string();
     assert!(!text.contains("eyJhbGci"), "a JWT leaked");
+    // None of these sites is SignalR: their WebSockets, event streams and
+    // `id=` requests are not connections, and nothing is a finding.
+    assert_eq!(run.json["connections"], serde_json::json!([]));
+    assert_eq!(run.json["findings"], serde_json::json!([]));
+}
+
+/// The reference examples' SignalR captures (`../shared/reference`).
+#[test]
+fn reference_signalr_captures() {
+    let Some(dir) = crate::util::shared_examples() else {
+        return;
+    };
+    let run = parse_json([dir.join("chrome-sanitized-websocket.har")], None);
+    assert_eq!(findings(&run), [("client-connection-drop".to_string(), 1)]);
+    let c = &run.json["connections"][0];
+    assert_eq!(
+        (&c["transport"], &c["end"], &c["statuses"]),
+        (
+            &serde_json::json!("WebSockets"),
+            &serde_json::json!("error"),
+            &serde_json::json!([200, 200, 101])
+        ),
+        "{c}"
+    );
+    assert!(
+        c["negotiate_to_connect_ms"].as_f64().unwrap() < 5000.0,
+        "{c}"
+    );
 }
 
 #[test]

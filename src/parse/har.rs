@@ -362,7 +362,10 @@ fn entry_events<'a>(
     let mut ws_end = None;
     for m in entry.web_socket_messages.iter().flatten() {
         let ev = ws_event(m, line, &url, transport);
-        if ev.field("ws.close.error").is_some() {
+        if ws_end == Some(WsEnd::Error) {
+            // The server's close message with an error says why; the socket
+            // failing afterwards (an error entry, code 1006) is its result.
+        } else if ev.field("ws.close.error").is_some() {
             ws_end = Some(WsEnd::Error);
         } else if m.kind == "error" {
             ws_end = Some(WsEnd::Abnormal);

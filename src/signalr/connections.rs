@@ -16,6 +16,9 @@ use serde::Serialize;
 /// negotiated connection after 5 seconds.
 pub const CONNECT_LIMIT_MS: f64 = 5_000.0;
 
+/// The service's host names end with this.
+const SERVICE_HOST: &str = ".service.signalr.net";
+
 /// How far before a connect an unlinked negotiate may be to count as its.
 const FALLBACK_WINDOW_MS: i64 = 60_000;
 
@@ -136,9 +139,27 @@ pub fn rebuild(input: usize, exchanges: &[Exchange]) -> Vec<Connection> {
     order.sort_by_key(|e| (e.start.map(|t| t.sort_key()), e.line));
     let mut used = vec![false; order.len()];
     let mut out = Vec::new();
-    // Transport requests, grouped by connection token, in order of first use.
+    // Transport requests, grouped by connection token, in order of first
+    // use; only those that are SignalR's (other sites use `id=` too).
+    let hub_paths: Vec<&str> = order
+        .iter()
+        .filter(|e| is_negotiate(e))
+        .map(|e| e.path.trim_end_matches("/negotiate"))
+        .collect();
+    let tokens: Vec<&str> = order
+        .iter()
+        .filter_map(|e| e.negotiate.as_ref())
+        .flat_map(|n| [n.connection_token.as_deref(), n.connection_id.as_deref()])
+        .flatten()
+        .collect();
+    let signalr = |e: &Exchange| {
+        e.host.ends_with(SERVICE_HOST)
+            || e.path.contains("/aspnetclient/")
+            || hub_paths.contains(&e.path.trim_end_matches('/'))
+            || e.id.as_deref().is_some_and(|id| tokens.contains(&id))
+    };
     let mut ids: Vec<&str> = Vec::new();
-    for e in &order {
+    for e in order.iter().filter(|e| signalr(e)) {
         if let (Some(id), false) = (e.id.as_deref(), is_negotiate(e))
             && !ids.contains(&id)
         {
@@ -147,7 +168,9 @@ pub fn rebuild(input: usize, exchanges: &[Exchange]) -> Vec<Connection> {
     }
     for id in ids {
         let members: Vec<usize> = (0..order.len())
-            .filter(|&i| order[i].id.as_deref() == Some(id) && !is_negotiate(order[i]))
+            .filter(|&i| {
+                order[i].id.as_deref() == Some(id) && !is_negotiate(order[i]) && signalr(order[i])
+            })
             .collect();
         let first = members[0];
         let connect = order[first];
@@ -198,7 +221,7 @@ pub fn rebuild(input: usize, exchanges: &[Exchange]) -> Vec<Connection> {
     }
     // Transport requests without a connection token (negotiate skipped).
     for i in 0..order.len() {
-        if !used[i] && order[i].transport.is_some() && order[i].id.is_none() {
+        if !used[i] && order[i].transport.is_some() && order[i].id.is_none() && signalr(order[i]) {
             used[i] = true;
             out.push(connection(input, &order, &[i], None, Some(i)));
         }

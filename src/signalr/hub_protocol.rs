@@ -70,8 +70,13 @@ struct Raw {
 }
 
 /// The records of a text frame or body; text that is not a hub-protocol
-/// record (another protocol, a truncated capture) is skipped.
+/// record (another protocol, a truncated capture) is skipped. Text without
+/// any record separator is not SignalR at all: other apps' WebSockets also
+/// send `{"error": …}`, and must not read as a failed handshake.
 pub fn records(text: &str) -> Vec<Record> {
+    if !text.contains(RECORD_SEPARATOR) {
+        return Vec::new();
+    }
     text.split(RECORD_SEPARATOR)
         .map(str::trim)
         .filter(|r| r.starts_with('{'))

@@ -157,7 +157,40 @@ fn firefox_negotiate_failures_each_name_their_rule() {
 
 #[test]
 fn no_token_or_cookie_in_any_output() {
-    for args in [vec!["--json"], vec![]] {
+    // A rule that shows every event of the capture, WebSocket messages and
+    // all, with its fields.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("everything.toml"),
+        r#"id = "show-everything"
+title = "Every event"
+severity = "info"
+cause = "For the test."
+fix = "None."
+summary = "{message} {http.url} {http.query.access_token} {token.claims}"
+[match]
+when = 'level >= trace'
+[[example]]
+name = "an event"
+expect = 1
+  [[example.event]]
+  level = "info"
+  message = "m"
+[[example]]
+name = "no level"
+expect = 0
+  [[example.event]]
+  message = "m"
+"#,
+    )
+    .unwrap();
+    let rules = dir.path().to_str().unwrap().to_string();
+    for args in [
+        vec!["--json"],
+        vec![],
+        vec!["--rules", &rules],
+        vec!["--json", "--rules", &rules],
+    ] {
         let out = bin()
             .args(&args)
             .args(["--fail-on", "never", "--max-occurrences", "100"])
@@ -172,6 +205,12 @@ fn no_token_or_cookie_in_any_output() {
             text.contains("[redacted JWT, 229 chars"),
             "tokens are shown by length and claims: {text}"
         );
+        if args.len() == 3 {
+            assert!(
+                text.contains(r#"\"target\":\"refresh\""#),
+                "the WebSocket message with a token is shown, redacted"
+            );
+        }
     }
 }
 

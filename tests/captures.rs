@@ -284,8 +284,18 @@ fn public_har_corpus() {
         .collect();
     hars.sort();
     assert!(hars.len() >= 30, "corpus has {} HARs", hars.len());
+    // PROVENANCE.tsv: file, …, entries (7th column, blank when unknown).
+    let provenance = std::fs::read_to_string(dir.join("PROVENANCE.tsv")).unwrap();
+    let entries: std::collections::HashMap<&str, u64> = provenance
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            Some((*cols.first()?, cols.get(6)?.parse().ok()?))
+        })
+        .collect();
     let run = parse_json(&hars, None);
-    let mut read = 0;
+    let (mut read, mut counted) = (0, 0);
     for (i, path) in hars.iter().enumerate() {
         let input = run.input(i);
         let name = path.file_name().unwrap().to_string_lossy();
@@ -298,6 +308,10 @@ fn public_har_corpus() {
                 if input["format"] == "har" {
                     read += 1;
                     assert!(input["records"].as_u64().unwrap() > 0, "{name}: {input}");
+                    if let Some(n) = entries.get(name.as_ref()) {
+                        assert_eq!(input["records"], *n, "{name}: entries per PROVENANCE.tsv");
+                        counted += 1;
+                    }
                 }
             }
         }
@@ -307,6 +321,7 @@ fn public_har_corpus() {
         "{read} of {} read as HAR",
         hars.len()
     );
+    assert!(counted >= 30, "only {counted} entry counts compared");
     let text = run.json.to_string();
     assert!(!text.contains("eyJhbGci"), "a JWT leaked");
     // None of these sites is SignalR: their WebSockets, event streams and

@@ -703,3 +703,73 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
     }
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(entry: &str) -> Parsed<'static> {
+        let text = Box::leak(format!("{{\"log\": {{\"entries\": [{entry}]}}}}").into_boxed_str());
+        parse(text).unwrap()
+    }
+
+    #[test]
+    fn odd_date_precisions_and_offsets() {
+        for (date, want) in [
+            ("2024-01-15T08:30:05Z", "2024-01-15T08:30:05Z"),
+            ("2024-01-15T08:30:05.1Z", "2024-01-15T08:30:05.100Z"),
+            (
+                "2024-01-15T09:30:05.1234567+01:00",
+                "2024-01-15T09:30:05.1234567+01:00",
+            ),
+            (
+                "2015-02-22T19:28:12.136-08:00",
+                "2015-02-22T19:28:12.136-08:00",
+            ),
+        ] {
+            let p = one(&format!(
+                r#"{{"startedDateTime": "{date}", "request": {{"method": "GET", "url": "https://a/"}}}}"#
+            ));
+            assert_eq!(p.events[0].time.unwrap().to_string(), want, "{date}");
+        }
+    }
+
+    #[test]
+    fn urls_queries_and_secrets() {
+        let u =
+            Url::parse("wss://x.service.signalr.net:443/client/?hub=a%20b&hub=c+d&id=t&empty#frag");
+        assert_eq!(
+            (u.scheme, u.host, u.path),
+            ("wss", "x.service.signalr.net", "/client/")
+        );
+        let q: Vec<(&str, &str)> = u
+            .query
+            .iter()
+            .map(|(n, v)| (n.as_ref(), v.as_ref()))
+            .collect();
+        assert_eq!(
+            q,
+            [("hub", "a b"), ("hub", "c d"), ("id", "t"), ("empty", "")]
+        );
+        assert_eq!(percent_decode("100%"), "100%", "a lone % stays");
+        assert_eq!(
+            query_value("access_token", "abcdefgh"),
+            "[redacted, 8 chars]"
+        );
+        assert_eq!(query_value("hub", "chat"), "chat");
+    }
+
+    #[test]
+    fn minus_one_timings_missing_response_and_jsonp() {
+        let p = one(
+            r#"{"startedDateTime": "2024-01-15T08:30:05Z", "time": -1, "timings": {"wait": -1},
+               "request": {"method": "GET", "url": "https://a/b"}}"#,
+        );
+        let e = &p.events[0];
+        assert!(e.field("http.duration").is_none() && e.field("http.wait").is_none());
+        assert!(e.field("http.status").is_none());
+        assert_eq!(e.level, Some(Level::Error), "no response is an error");
+        assert_eq!(strip_jsonp("onInputData({\"log\": 1});"), "{\"log\": 1}");
+        assert_eq!(strip_jsonp("{\"log\": 1}"), "{\"log\": 1}");
+    }
+}

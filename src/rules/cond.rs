@@ -63,6 +63,9 @@ pub trait Lookup {
     }
 }
 
+/// Up to this many templates, `event ==` tries them directly.
+const FEW_TEMPLATES: usize = 4;
+
 /// Named regex captures gathered while a condition is evaluated.
 pub type Captures = Vec<(String, String)>;
 
@@ -135,6 +138,14 @@ impl Lookup for EventLookup<'_, '_> {
         let catalog = Catalog::get();
         if original.is_some() {
             return catalog.is_one_of(templates, &self.event.message, original.as_deref());
+        }
+        // A few templates are quicker to try one by one than recognising
+        // the message among all, unless that was done already.
+        if templates.len() <= FEW_TEMPLATES && self.templates.get().is_none() {
+            let message = self.event.message.trim_end();
+            return templates
+                .iter()
+                .any(|&t| catalog.templates[t].matches(message));
         }
         let set = self
             .templates

@@ -281,20 +281,7 @@ fn entry_events<'a>(
         // Always a list, so that `len()` counts values, not characters.
         fields.push((format!("http.query.{name}"), Value::List(values)));
     }
-    for (name, value) in &url.query {
-        // The transport requests' `id` is the connection token: it ties a
-        // connection's requests together.
-        match name.as_ref() {
-            "hub" if !fields.iter().any(|(k, _)| k == "hub") => {
-                fields.push(("hub".into(), owned(value)))
-            }
-            // ASP.NET SignalR sends the token as `connectionToken`.
-            "id" | "connectionToken" if !url.path.ends_with("/negotiate") => {
-                fields.push(("connection".into(), owned(value)))
-            }
-            _ => {}
-        }
-    }
+    link_fields(&url, &mut fields);
     let transport = transport(&entry, &url);
     if let Some(t) = transport {
         fields.push(("transport".into(), Value::Str(Cow::Borrowed(t))));
@@ -418,6 +405,23 @@ fn entry_events<'a>(
         ws_end,
     };
     (events, exchange)
+}
+
+/// `hub` and `connection` from a request's query: the transport requests'
+/// `id` (ASP.NET SignalR: `connectionToken`) is the connection token that
+/// ties a connection's requests and messages together.
+fn link_fields(url: &Url<'_>, fields: &mut Vec<(String, Value<'static>)>) {
+    for (name, value) in &url.query {
+        match name.as_ref() {
+            "hub" if !fields.iter().any(|(k, _)| k == "hub") => {
+                fields.push(("hub".into(), owned(value)))
+            }
+            "id" | "connectionToken" if !url.path.ends_with("/negotiate") => {
+                fields.push(("connection".into(), owned(value)))
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A query value as shown: secrets become their length (and claims).
@@ -555,15 +559,7 @@ fn ws_event<'a>(
     if let Some(t) = transport {
         fields.push(("transport".into(), Value::Str(Cow::Borrowed(t))));
     }
-    for (name, value) in &url.query {
-        match name.as_ref() {
-            "hub" if !fields.iter().any(|(k, _)| k == "hub") => {
-                fields.push(("hub".into(), owned(value)))
-            }
-            "id" | "connectionToken" => fields.push(("connection".into(), owned(value))),
-            _ => {}
-        }
-    }
+    link_fields(url, &mut fields);
     let mut level = Level::Trace;
     let (kind, shown) = match (m.kind.as_ref(), opcode) {
         ("error", _) => {

@@ -199,7 +199,9 @@ fn connections_table(report: &Report, width: u16, short: &dyn Fn(&str) -> String
         };
         let statuses: Vec<String> = c.statuses.iter().map(u16::to_string).collect();
         let entry = if report.inputs.len() > 1 {
-            format!("{input}:{}", c.line)
+            // The file name is enough to tell captures apart in a narrow column.
+            let name = input.rsplit(['/', '\\']).next().unwrap_or(&input);
+            format!("{name}:{}", c.line)
         } else {
             c.line.to_string()
         };

@@ -53,24 +53,81 @@ struct Unit {
     needs_capture: bool,
 }
 
-/// A kept event that satisfied a predicate.
+/// A kept event that satisfied a predicate: where and when, and for
+/// predicates that need more (most), the event itself.
+///
+/// Trend and unjoined absent-step hits are only a line and a time: at 40
+/// bytes instead of a whole event, millions of them stay cheap to keep and
+/// to merge across chunks.
 #[derive(Debug, Clone)]
 pub struct Hit {
+    line: u64,
+    time: Option<Timestamp>,
+    full: Option<Box<FullHit>>,
+}
+
+/// The event of a [`Hit`] that keeps it.
+#[derive(Debug, Clone)]
+struct FullHit {
     /// The event, copied (long texts cut to [`MAX_KEPT_TEXT`]).
-    pub event: Event<'static>,
+    event: Event<'static>,
     /// Named regex captures from the condition.
-    pub captures: Captures,
+    captures: Captures,
 }
 
 impl Hit {
+    /// A hit that keeps its event and the condition's captures.
+    pub fn full(event: Event<'static>, captures: Captures) -> Hit {
+        Hit {
+            line: event.line,
+            time: event.time,
+            full: Some(Box::new(FullHit { event, captures })),
+        }
+    }
+
+    /// A hit that keeps only its line and time.
+    pub fn compact(line: u64, time: Option<Timestamp>) -> Hit {
+        Hit {
+            line,
+            time,
+            full: None,
+        }
+    }
+
     /// The event's line.
     pub fn line(&self) -> u64 {
-        self.event.line
+        self.line
     }
 
     /// The event's time.
     pub fn time(&self) -> Option<Timestamp> {
-        self.event.time
+        self.time
+    }
+
+    /// Moves the hit down by `lines` (a later chunk's hits).
+    fn shift(&mut self, lines: u64) {
+        self.line += lines;
+        if let Some(f) = &mut self.full {
+            f.event.line += lines;
+        }
+    }
+
+    /// The event: the kept one, or for a compact hit one with only a line
+    /// and a time.
+    pub fn event(&self) -> std::borrow::Cow<'_, Event<'static>> {
+        match &self.full {
+            Some(f) => std::borrow::Cow::Borrowed(&f.event),
+            None => std::borrow::Cow::Owned(Event {
+                line: self.line,
+                time: self.time,
+                ..Event::default()
+            }),
+        }
+    }
+
+    /// The condition's named regex captures.
+    pub fn captures(&self) -> &[(String, String)] {
+        self.full.as_ref().map_or(&[], |f| &f.captures)
     }
 }
 
@@ -360,24 +417,15 @@ impl Engine {
                 done_pred = unit.pred;
                 let slot = &mut kept.preds[unit.pred as usize];
                 slot.count += 1;
-                let compact = || Hit {
-                    event: Event {
-                        line: event.line,
-                        time: event.time,
-                        ..Event::default()
-                    },
-                    captures: Vec::new(),
-                };
+                let compact = || Hit::compact(event.line, event.time);
                 if slot.hits.len() >= pred.keep {
                     // Past the limit only the time range is needed.
                     slot.last = Some(compact());
                 } else if pred.compact {
                     slot.hits.push(compact());
                 } else {
-                    slot.hits.push(Hit {
-                        event: cut_long_texts(event.to_owned_event()),
-                        captures,
-                    });
+                    slot.hits
+                        .push(Hit::full(cut_long_texts(event.to_owned_event()), captures));
                 }
             }
         }
@@ -547,7 +595,7 @@ impl Collector for RuleCollector<'_> {
             let keep = self.engine.preds[p].keep;
             mine.count += theirs.count;
             let shift = |mut h: Hit| {
-                h.event.line += line_offset;
+                h.shift(line_offset);
                 h
             };
             let mut rest = theirs.hits.into_iter().map(shift);

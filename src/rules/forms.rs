@@ -77,15 +77,15 @@ const EXCERPT: usize = 200;
 
 /// A one-line, redacted excerpt of an event's message.
 pub fn excerpt(hit: &Hit) -> String {
-    let msg = hit.event.message.trim();
+    let event = hit.event();
+    let msg = event.message.trim();
     let first = msg.lines().next().unwrap_or("");
     let mut s: String = first.chars().take(EXCERPT).collect();
     if s.len() < first.len() || msg.lines().nth(1).is_some() {
         s.push('…');
     }
     if s.trim().is_empty() {
-        s = hit
-            .event
+        s = event
             .exception
             .as_deref()
             .and_then(|e| e.lines().next())
@@ -113,7 +113,8 @@ fn nanos_between(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<i64> {
 
 /// Field values of a hit for keys and groups.
 fn key_of(hit: &Hit, names: &[String], input: usize, format: &'static str) -> Option<String> {
-    let lookup = EventLookup::new(&hit.event, input, format, &hit.captures);
+    let event = hit.event();
+    let lookup = EventLookup::new(&event, input, format, hit.captures());
     let mut parts = Vec::with_capacity(names.len());
     for n in names {
         parts.push(lookup.get(n)?.to_text());
@@ -569,7 +570,7 @@ fn sequence(
             }
         }
         for (name, h) in &named {
-            for (k, v) in &h.captures {
+            for (k, v) in h.captures() {
                 fields.push((format!("{name}.{k}"), redact(v).into_owned()));
             }
         }
@@ -626,7 +627,8 @@ impl Lookup for StepsLookup<'_> {
     fn get(&self, name: &str) -> Option<Value<'_>> {
         let (step, field) = name.split_once('.')?;
         let (_, hit) = self.steps.iter().find(|(s, _)| *s == step)?;
-        EventLookup::new(&hit.event, self.input, self.format, &hit.captures)
+        let event = hit.event();
+        EventLookup::new(&event, self.input, self.format, hit.captures())
             .get(field)
             .map(Value::into_owned)
     }
@@ -667,7 +669,8 @@ fn occurrence(
     fields: &[(String, String)],
     evidence: Vec<EvidenceLine>,
 ) -> Occurrence {
-    let lookup = EventLookup::new(&anchor.event, cx.input, cx.format, &anchor.captures);
+    let event = anchor.event();
+    let lookup = EventLookup::new(&event, cx.input, cx.format, anchor.captures());
     let summary = match &rule.summary {
         Some(t) if !matches!(rule.form, Form::Sequence { .. }) => render(t, &lookup),
         _ => excerpt(anchor),
@@ -677,7 +680,7 @@ fn occurrence(
         .recognized()
         .map(|r| r.fields.clone())
         .unwrap_or_default();
-    for (k, v) in anchor.captures.iter().chain(&recognized) {
+    for (k, v) in anchor.captures().iter().chain(&recognized) {
         if !all
             .iter()
             .any(|(n, _)| n == k || n.ends_with(&format!(".{k}")))

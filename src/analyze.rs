@@ -304,10 +304,14 @@ fn analyze_capture(
     format: Format,
     result: &mut InputResult,
 ) {
-    let text = String::from_utf8_lossy(bytes);
-    if let Cow::Owned(_) = text {
-        result.diag.invalid_utf8.add(1);
-    }
+    // Validated as log chunks are (simdutf8); only invalid text is copied.
+    let text = match simdutf8::basic::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => {
+            result.diag.invalid_utf8.add(1);
+            String::from_utf8_lossy(bytes)
+        }
+    };
     match crate::parse::har::parse(&text) {
         Ok(parsed) => {
             let acc = collect_capture(&parsed.events, collector);

@@ -111,6 +111,19 @@ impl Value<'_> {
     }
 }
 
+/// `text` cut to at most `max` bytes at a character boundary, with `…`
+/// when something was cut.
+pub fn shorten(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", &text[..end]))
+}
+
 /// `1.5s`, `250ms`, `2h3m`: a duration for people.
 pub fn format_duration(nanos: i64) -> String {
     let sign = if nanos < 0 { "-" } else { "" };

@@ -107,19 +107,9 @@ fn text_fallback(sample: &[u8], total: usize) -> Result<Detection, String> {
 /// An HTTP Archive: a JSON document whose first key is `log` (the only
 /// top-level member HAR 1.1 and 1.2 define).
 fn detect_har(sample: &[u8]) -> Option<Detection> {
-    let mut rest = sample.trim_ascii_start();
     // HAR Viewer's JSONP form: `onInputData({"log": …});`.
-    let ident = rest
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.'))
-        .count();
-    if ident > 0 {
-        rest = rest[ident..]
-            .trim_ascii_start()
-            .strip_prefix(b"(")?
-            .trim_ascii_start();
-    }
-    let rest = rest.strip_prefix(b"{")?;
+    let body = crate::parse::har::jsonp_body_start(sample).unwrap_or(0);
+    let rest = sample[body..].trim_ascii_start().strip_prefix(b"{")?;
     rest.trim_ascii_start()
         .starts_with(b"\"log\"")
         .then(|| Detection {

@@ -151,7 +151,6 @@ pub fn parse(text: &str) -> Result<Parsed<'_>, String> {
         // DESIGN.md: for a HAR, `line` is the entry number (1-based).
         let number = n as u64 + 1;
         let line = lines.line_at(raw.get());
-        let entry_lines = memchr::memchr_iter(b'\n', raw.get().as_bytes()).count() as u64 + 1;
         match serde_json::from_str::<Entry<'_>>(raw.get()) {
             Ok(entry) => {
                 out.diag.records += 1;
@@ -163,13 +162,14 @@ pub fn parse(text: &str) -> Result<Parsed<'_>, String> {
             }
             Err(_) => out.diag.unparsed(
                 number,
-                entry_lines,
+                memchr::memchr_iter(b'\n', raw.get().as_bytes()).count() as u64 + 1,
                 "a HAR entry without a readable request (method and url); the number is the entry's",
             ),
         }
     }
-    out.diag.lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64
-        + u64::from(!text.ends_with('\n') && !text.is_empty());
+    // The counter has seen the text up to the last entry: it finishes the
+    // count rather than a second pass over the whole file.
+    out.diag.lines = lines.line_at(&text[text.len()..]) - u64::from(text.ends_with('\n'));
     // Producers do not promise order; untimed events go last, in file order.
     timed.sort_by_key(|(k, _)| (k.is_none(), *k));
     out.events = timed.into_iter().map(|(_, e)| e).collect();
@@ -179,18 +179,29 @@ pub fn parse(text: &str) -> Result<Parsed<'_>, String> {
 /// The JSON inside HAR Viewer's JSONP form (`.harp`: `onInputData({...});`),
 /// or the text itself. Slicing keeps line numbers right.
 pub fn strip_jsonp(text: &str) -> &str {
-    let t = text.trim_start();
-    let ident = t
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '.'))
-        .unwrap_or(0);
-    if ident == 0 || !t[ident..].trim_start().starts_with('(') {
+    let Some(open) = jsonp_body_start(text.as_bytes()) else {
         return text;
-    }
-    let open = ident + t[ident..].find('(').expect("checked above") + 1;
-    match t.rfind(')') {
-        Some(close) if close > open => &t[open..close],
+    };
+    match text.rfind(')') {
+        Some(close) if close > open => &text[open..close],
         _ => text,
     }
+}
+
+/// Where the JSON starts after a JSONP callback (`name(`), if the text
+/// opens with one; detection and parsing both use it.
+pub fn jsonp_body_start(text: &[u8]) -> Option<usize> {
+    let lead = text.len() - text.trim_ascii_start().len();
+    let ident = text[lead..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.'))
+        .count();
+    if ident == 0 {
+        return None;
+    }
+    let after = &text[lead + ident..];
+    let gap = after.len() - after.trim_ascii_start().len();
+    (after.get(gap) == Some(&b'(')).then_some(lead + ident + gap + 1)
 }
 
 /// 1-based line numbers of slices of one text, asked for in order.
@@ -334,7 +345,7 @@ fn entry_events<'a>(
         let body = body.trim();
         if !body.is_empty() {
             message.push_str(": ");
-            message.push_str(&shorten(&crate::redact::redact(body), 500));
+            message.push_str(&crate::event::shorten(&crate::redact::redact(body), 500));
         }
     }
     let mut events = vec![Event {
@@ -348,22 +359,11 @@ fn entry_events<'a>(
     }];
     let mut ws_end = None;
     for m in entry.web_socket_messages.iter().flatten() {
-        let ev = ws_event(m, line, &url, transport);
-        if ws_end == Some(WsEnd::Error) {
-            // The server's close message with an error says why; the socket
-            // failing afterwards (an error entry, code 1006) is its result.
-        } else if ev.field("ws.close.error").is_some() {
-            ws_end = Some(WsEnd::Error);
-        } else if m.kind == "error" {
-            ws_end = Some(WsEnd::Abnormal);
-        } else if let Some(Value::Num(code)) = ev.field("ws.close.code") {
-            ws_end = Some(if code == 1000.0 {
-                WsEnd::Clean
-            } else {
-                WsEnd::Abnormal
-            });
-        } else if matches!(ev.field("ws.type"), Some(Value::Str(t)) if t == "close") {
-            ws_end = Some(WsEnd::Clean);
+        let (ev, end) = ws_event(m, line, &url, transport);
+        // The server's close message with an error says why; the socket
+        // failing afterwards (an error entry, code 1006) is its result.
+        if ws_end != Some(WsEnd::Error) && end.is_some() {
+            ws_end = end;
         }
         events.push(ev);
     }
@@ -530,25 +530,14 @@ fn body_text(response: &Response<'_>) -> Option<String> {
     }
 }
 
-/// `text` cut to at most `max` bytes at a character boundary, with `…`.
-fn shorten(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
-/// One WebSocket message of Chrome's `_webSocketMessages`.
+/// One WebSocket message of Chrome's `_webSocketMessages`, and whether it
+/// ends the socket (and how).
 fn ws_event<'a>(
     m: &WsMessage<'_>,
     line: u64,
     url: &Url<'_>,
     transport: Option<&'static str>,
-) -> Event<'a> {
+) -> (Event<'a>, Option<WsEnd>) {
     let time = m
         .time
         .and_then(|secs| chrono::DateTime::from_timestamp_micros((secs * 1e6).round() as i64))
@@ -561,9 +550,11 @@ fn ws_event<'a>(
     }
     link_fields(url, &mut fields);
     let mut level = Level::Trace;
+    let mut end = None;
     let (kind, shown) = match (m.kind.as_ref(), opcode) {
         ("error", _) => {
             level = Level::Error;
+            end = Some(WsEnd::Abnormal);
             ("error".to_string(), data.to_string())
         }
         (_, 1) => {
@@ -577,10 +568,12 @@ fn ws_event<'a>(
                 {
                     fields.push(("ws.close.error".into(), owned(e)));
                     level = Level::Warning;
+                    end = Some(WsEnd::Error);
                 }
                 if let Record::HandshakeResponse { error: Some(e) } = r {
                     fields.push(("ws.close.error".into(), owned(e)));
                     level = Level::Warning;
+                    end = Some(WsEnd::Error);
                 }
             }
             let kind = records
@@ -591,6 +584,7 @@ fn ws_event<'a>(
                 .unwrap_or("text");
             if kind == "close" && level == Level::Trace {
                 level = Level::Info;
+                end = Some(WsEnd::Clean);
             }
             (
                 kind.to_string(),
@@ -604,8 +598,10 @@ fn ws_event<'a>(
             let code = hub_protocol::close_code(&payload);
             if let Some(c) = code {
                 fields.push(("ws.close.code".into(), Value::Num(f64::from(c))));
+                end = Some(WsEnd::Clean);
                 if c != 1000 {
                     level = Level::Warning;
+                    end = Some(WsEnd::Abnormal);
                 }
             }
             (
@@ -619,8 +615,8 @@ fn ws_event<'a>(
         ),
     };
     fields.push(("ws.type".into(), owned(&kind)));
-    let shown = shorten(&crate::redact::redact(shown.trim()), 300);
-    Event {
+    let shown = crate::event::shorten(&crate::redact::redact(shown.trim()), 300).into_owned();
+    let event = Event {
         line,
         time,
         level: Some(level),
@@ -628,7 +624,8 @@ fn ws_event<'a>(
         message: Cow::Owned(format!("ws {} {kind}: {shown}", m.kind)),
         extra: Extra::Fields(fields),
         ..Event::default()
-    }
+    };
+    (event, end)
 }
 
 /// The parts of a URL rules look at.

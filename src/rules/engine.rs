@@ -545,12 +545,8 @@ impl Needles {
 
 fn cut_long_texts(mut e: Event<'static>) -> Event<'static> {
     fn cut(s: &mut std::borrow::Cow<'static, str>) {
-        if s.len() > MAX_KEPT_TEXT {
-            let mut end = MAX_KEPT_TEXT;
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            *s = std::borrow::Cow::Owned(format!("{}…", &s[..end]));
+        if let std::borrow::Cow::Owned(short) = crate::event::shorten(s, MAX_KEPT_TEXT) {
+            *s = std::borrow::Cow::Owned(short);
         }
     }
     cut(&mut e.message);

@@ -158,20 +158,21 @@ pub fn rebuild(input: usize, exchanges: &[Exchange]) -> Vec<Connection> {
             || hub_paths.contains(&e.path.trim_end_matches('/'))
             || e.id.as_deref().is_some_and(|id| tokens.contains(&id))
     };
-    let mut ids: Vec<&str> = Vec::new();
-    for e in order.iter().filter(|e| signalr(e)) {
+    // One pass: each token's requests, tokens in order of first use.
+    let mut ids: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut slot: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, e) in order.iter().enumerate() {
         if let (Some(id), false) = (e.id.as_deref(), is_negotiate(e))
-            && !ids.contains(&id)
+            && signalr(e)
         {
-            ids.push(id);
+            let at = *slot.entry(id).or_insert_with(|| {
+                ids.push((id, Vec::new()));
+                ids.len() - 1
+            });
+            ids[at].1.push(i);
         }
     }
-    for id in ids {
-        let members: Vec<usize> = (0..order.len())
-            .filter(|&i| {
-                order[i].id.as_deref() == Some(id) && !is_negotiate(order[i]) && signalr(order[i])
-            })
-            .collect();
+    for (id, members) in ids {
         let first = members[0];
         let connect = order[first];
         // The service negotiate that handed out this token, else the latest
@@ -345,11 +346,7 @@ fn connection(
         negotiate_ms,
         negotiate_to_connect_ms,
         token_length: token.as_ref().map(|t| t.length),
-        token_lifetime_s: token.as_ref().and_then(|t| {
-            let exp = t.exp?;
-            let from = t.nbf.or(t.iat)?;
-            Some(exp.sort_key().0 - from.sort_key().0)
-        }),
+        token_lifetime_s: token.as_ref().and_then(TokenInfo::lifetime_secs),
         statuses,
         end,
         problems,

@@ -49,6 +49,11 @@ impl TokenInfo {
         }
     }
 
+    /// From `nbf` (else `iat`) to `exp`, in seconds.
+    pub fn lifetime_secs(&self) -> Option<i64> {
+        Some(self.exp?.sort_key().0 - self.nbf.or(self.iat)?.sort_key().0)
+    }
+
     /// The rule-language fields `token.*`.
     pub fn fields(&self) -> Vec<(String, Value<'static>)> {
         let mut out = vec![("token.length".to_string(), Value::Num(self.length as f64))];
@@ -61,8 +66,7 @@ impl TokenInfo {
                 out.push((name.to_string(), Value::Time(t)));
             }
         }
-        if let (Some(exp), Some(start)) = (self.exp, self.nbf.or(self.iat)) {
-            let secs = exp.sort_key().0 - start.sort_key().0;
+        if let Some(secs) = self.lifetime_secs() {
             out.push((
                 "token.lifetime".to_string(),
                 Value::Dur(secs.saturating_mul(1_000_000_000)),

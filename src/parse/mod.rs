@@ -6,6 +6,7 @@
 //! the lines of one record into an [`Event`]. [`split_records`] drives both
 //! over a chunk of text.
 
+pub mod capture;
 pub mod diagnostics;
 pub mod har;
 mod ilogger_json;

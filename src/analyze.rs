@@ -237,7 +237,8 @@ fn prepare(
     if head.is_empty() {
         return None;
     }
-    if let (None, Some(why)) = (opts.format, encoding::binary_reason(head)) {
+    let zip = head.starts_with(&crate::parse::saz::ZIP_MAGIC);
+    if let (None, false, Some(why)) = (opts.format, zip, encoding::binary_reason(head)) {
         if spec.named {
             result.error = Some(format!("{why} (use --format to read it anyway)"));
         } else {
@@ -294,8 +295,8 @@ fn analyze_bytes(bytes: &[u8], spec: &InputSpec, opts: &AnalyzeOptions, result: 
     }
 }
 
-/// A capture (HAR) is one JSON document: parsed whole, then its events go
-/// through the same collectors as a log's records.
+/// A capture (a HAR's JSON document, a SAZ archive) is parsed whole, then
+/// its events go through the same collectors as a log's records.
 fn analyze_capture(
     bytes: &[u8],
     engine: &Engine,
@@ -304,15 +305,21 @@ fn analyze_capture(
     format: Format,
     result: &mut InputResult,
 ) {
-    // Validated as log chunks are (simdutf8); only invalid text is copied.
-    let text = match simdutf8::basic::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => {
-            result.diag.invalid_utf8.add(1);
-            String::from_utf8_lossy(bytes)
-        }
+    let text;
+    let parsed = if format == Format::Saz {
+        crate::parse::saz::parse(bytes)
+    } else {
+        // Validated as log chunks are (simdutf8); only invalid text is copied.
+        text = match simdutf8::basic::from_utf8(bytes) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => {
+                result.diag.invalid_utf8.add(1);
+                String::from_utf8_lossy(bytes)
+            }
+        };
+        crate::parse::har::parse(&text)
     };
-    match crate::parse::har::parse(&text) {
+    match parsed {
         Ok(parsed) => {
             let acc = collect_capture(&parsed.events, collector);
             result.connections =

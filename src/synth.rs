@@ -314,7 +314,7 @@ pub fn generate(format: Format, size: u64, seed: u64, out: &mut dyn Write) -> io
                 Format::TraceListener => write_trace(&e, t, &mut rng, &mut buf),
                 Format::IloggerSystemd => write_systemd(&e, t, &mut buf),
                 Format::Text => write_serilog(&e, t, &mut buf),
-                Format::Har => unreachable!("refused above"),
+                Format::Har | Format::Saz => unreachable!("refused above"),
             }
             written.records += 1;
         }

@@ -1,7 +1,7 @@
 //! HAR captures: detection, SignalR-aware fields that the built-in rules
 //! use, kind errors for broken files, and no secret in any output.
 
-use crate::util::{bin, parse_json, repo};
+use crate::util::{bin, parse_json, repo, show_everything};
 use std::io::Write;
 
 const SESSION: &str = "fixtures/captures/signalr-session.har";
@@ -15,7 +15,7 @@ const SECRETS: [&str; 4] = [
     "eyJ",
 ];
 
-fn findings(run: &crate::util::Run) -> Vec<(String, u64)> {
+pub(crate) fn findings(run: &crate::util::Run) -> Vec<(String, u64)> {
     run.json["findings"]
         .as_array()
         .unwrap()
@@ -61,7 +61,7 @@ fn a_signalr_session_names_its_problems() {
 
 /// Each connection as `entry hub transport negotiate_ms to_connect_ms
 /// token_length token_lifetime_s [statuses] end`.
-fn connections(run: &crate::util::Run) -> Vec<String> {
+pub(crate) fn connections(run: &crate::util::Run) -> Vec<String> {
     let v = |x: &serde_json::Value| match x {
         serde_json::Value::Null => "-".to_string(),
         serde_json::Value::String(s) => s.clone(),
@@ -159,31 +159,7 @@ fn firefox_negotiate_failures_each_name_their_rule() {
 fn no_token_or_cookie_in_any_output() {
     // A rule that shows every event of the capture, WebSocket messages and
     // all, with its fields.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("everything.toml"),
-        r#"id = "show-everything"
-title = "Every event"
-severity = "info"
-cause = "For the test."
-fix = "None."
-summary = "{message} {http.url} {http.query.access_token} {token.claims}"
-[match]
-when = 'level >= trace'
-[[example]]
-name = "an event"
-expect = 1
-  [[example.event]]
-  level = "info"
-  message = "m"
-[[example]]
-name = "no level"
-expect = 0
-  [[example.event]]
-  message = "m"
-"#,
-    )
-    .unwrap();
+    let dir = show_everything();
     let rules = dir.path().to_str().unwrap().to_string();
     for args in [
         vec!["--json"],

@@ -7,6 +7,7 @@ mod captures;
 mod formats;
 mod invariance;
 mod rules;
+mod saz;
 mod sources;
 mod text_formats;
 mod util;

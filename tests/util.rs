@@ -101,3 +101,34 @@ where
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// A rules directory with one rule, `show-everything`, that matches every
+/// event and summarises it with the fields where secrets would show.
+pub(crate) fn show_everything() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("everything.toml"),
+        r#"id = "show-everything"
+title = "Every event"
+severity = "info"
+cause = "For the test."
+fix = "None."
+summary = "{message} {http.url} {http.query.access_token} {token.claims}"
+[match]
+when = 'level >= trace'
+[[example]]
+name = "an event"
+expect = 1
+  [[example.event]]
+  level = "info"
+  message = "m"
+[[example]]
+name = "no level"
+expect = 0
+  [[example.event]]
+  message = "m"
+"#,
+    )
+    .unwrap();
+    dir
+}

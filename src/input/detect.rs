@@ -26,6 +26,14 @@ pub struct Detection {
 /// no format fits.
 pub fn detect(sample: &[u8]) -> Result<Detection, String> {
     let sample = &sample[..sample.len().min(SAMPLE_BYTES)];
+    if sample.starts_with(&crate::parse::saz::ZIP_MAGIC) {
+        // Zip archives reach detection only when they hold Fiddler sessions
+        // (see `input::expand`) or when their directory is damaged.
+        return Ok(Detection {
+            format: Format::Saz,
+            reason: "a zip archive of Fiddler sessions (raw/N_c.txt)".to_string(),
+        });
+    }
     if let Some(d) = detect_har(sample) {
         return Ok(d);
     }

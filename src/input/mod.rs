@@ -1,7 +1,8 @@
 //! Where inputs come from: paths, directories, stdin, gzip and zip.
 //!
 //! [`expand`] turns the command line into a flat list of [`InputSpec`]s —
-//! directories walked, zip archives opened into one input per member — and
+//! directories walked, zip archives opened into one input per member (but
+//! a Fiddler `.saz`, which is a zip, stays one input) — and
 //! keeps every path that could not be used as an input carrying its error,
 //! so reports list it. [`with_content`] then gives each input's bytes either
 //! as a memory map (plain files) or as a stream (stdin, gzip, zip members).
@@ -153,15 +154,18 @@ fn add_file(path: &Path, display: String, named: bool, out: &mut Vec<InputSpec>)
         });
         return;
     }
-    let members = File::open(path)
+    let opened = File::open(path)
         .map_err(|e| io_reason(&e))
         .and_then(|f| zip::ZipArchive::new(f).map_err(|e| format!("corrupt zip archive: {e}")));
-    let mut archive = match members {
-        Ok(a) => a,
-        Err(why) => {
+    let mut archive = match opened {
+        Ok(a) if !is_fiddler_archive(&a) => a,
+        // A Fiddler archive is one capture, read whole by its parser; so is
+        // a zip whose directory is damaged, which that parser salvages
+        // (or reports as corrupt).
+        _ => {
             out.push(InputSpec {
                 path: display,
-                origin: Origin::Unavailable(why),
+                origin: Origin::File(path.to_path_buf()),
                 named,
                 found_in: None,
             });
@@ -199,6 +203,14 @@ fn add_file(path: &Path, display: String, named: bool, out: &mut Vec<InputSpec>)
             found_in: None,
         });
     }
+}
+
+/// True when the archive holds Fiddler sessions (`raw/N_c.txt`).
+fn is_fiddler_archive<R: Read + io::Seek>(archive: &zip::ZipArchive<R>) -> bool {
+    archive
+        .file_names()
+        .filter_map(Result::ok)
+        .any(|n| crate::parse::saz::session_file(&n).is_some_and(|(_, kind)| kind == 'c'))
 }
 
 /// Calls `f` with the input's bytes. Gzip data (a `.gz` file, gzip on stdin,

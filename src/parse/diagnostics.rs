@@ -63,6 +63,10 @@ pub struct Diagnostics {
     pub truncated: Option<u64>,
     /// Records split because they exceeded the streaming record limit.
     pub oversized_records: Counted,
+    /// Other things that could not be read, in words, with the line (the
+    /// capture's number) they concern: an archive member refused or cut
+    /// off, a damaged archive directory.
+    pub problems: Vec<(Option<u64>, String)>,
 }
 
 impl Diagnostics {
@@ -96,6 +100,12 @@ impl Diagnostics {
         }
         self.oversized_records
             .append(later.oversized_records, offset);
+        self.problems.extend(
+            later
+                .problems
+                .into_iter()
+                .map(|(line, why)| (line.map(|l| l + offset), why)),
+        );
     }
 }
 

@@ -12,6 +12,7 @@ pub mod har;
 mod ilogger_json;
 mod ilogger_simple;
 mod ilogger_systemd;
+pub mod saz;
 mod text;
 mod text_util;
 mod tracelistener;
@@ -39,17 +40,20 @@ pub enum Format {
     Text,
     /// An HTTP Archive capture (browser DevTools, Fiddler, Charles, …).
     Har,
+    /// A Fiddler session archive (`.saz`).
+    Saz,
 }
 
 impl Format {
     /// Every format this build can parse.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::IloggerSimple,
         Format::IloggerSystemd,
         Format::IloggerJson,
         Format::TraceListener,
         Format::Text,
         Format::Har,
+        Format::Saz,
     ];
 
     /// The contract name (`--format`, JSON `inputs[].format`).
@@ -61,6 +65,7 @@ impl Format {
             Format::TraceListener => "tracelistener",
             Format::Text => "text",
             Format::Har => "har",
+            Format::Saz => "saz",
         }
     }
 
@@ -78,7 +83,7 @@ impl Format {
             Format::IloggerJson => &ilogger_json::IloggerJson,
             Format::TraceListener => &tracelistener::TraceListener,
             Format::Text => &text::Text,
-            Format::Har => return None,
+            Format::Har | Format::Saz => return None,
         })
     }
 }

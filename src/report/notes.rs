@@ -98,6 +98,15 @@ pub(super) fn for_input(i: usize, r: &InputResult) -> Vec<Note> {
             ));
         }
     }
+    let unit = if r.format == Some(Format::Saz) {
+        "session"
+    } else {
+        "line"
+    };
+    for (line, why) in &d.problems {
+        let at = line.map(|l| format!(" ({unit} {l})")).unwrap_or_default();
+        out.push(note("warning", i, *line, format!("{path}: {why}{at}")));
+    }
     if let Some(line) = d.truncated {
         out.push(note(
             "warning",
@@ -141,6 +150,7 @@ pub(super) fn for_input(i: usize, r: &InputResult) -> Vec<Note> {
                 "configure the logger to write them (for Serilog, {Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} in the output template)"
             }
             Some(Format::Har) => "the capture's entries have no readable startedDateTime",
+            Some(Format::Saz) => "the sessions' N_m.xml timers are missing or unset",
             None => "",
         };
         out.push(note(

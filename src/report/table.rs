@@ -149,10 +149,21 @@ fn common_dir<'a>(mut paths: impl Iterator<Item = &'a str>) -> String {
 /// marked with `!` and spelled out in the last column.
 fn connections_table(report: &Report, width: u16, short: &dyn Fn(&str) -> String) -> Table {
     use crate::signalr::connections::{CONNECT_LIMIT_MS, TOKEN_LIMIT};
+    // A HAR numbers entries, a SAZ sessions: the column says which.
+    let mut formats = report
+        .connections
+        .iter()
+        .filter_map(|c| report.inputs.get(c.input).and_then(|i| i.format));
+    let first = formats.next();
+    let number = match (first, formats.all(|f| Some(f) == first)) {
+        (Some("saz"), true) => "session",
+        (Some("har"), true) => "entry",
+        _ => "entry/session",
+    };
     let mut t = new_table(
         width,
         &[
-            "entry",
+            number,
             "hub",
             "transport",
             "negotiate",

@@ -1020,6 +1020,11 @@ fn example(c: &mut Compiler<'_>, ex: &Spanned<super::spec::ExampleSpec>) -> Opti
         (Some(text), true) => {
             let format = match &spec.format {
                 Some(f) => match Format::from_name(f.get_ref()) {
+                    Some(Format::Saz) => {
+                        c.err(f.span(), "a SAZ is a zip archive and cannot be example text")
+                            .hint("write the exchanges as HAR text (`format = \"har\"`): SAZ sessions are analyzed the same way");
+                        return None;
+                    }
                     Some(fmt) => fmt,
                     None => {
                         let names = Format::ALL.map(|f| f.name());

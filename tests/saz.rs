@@ -390,3 +390,20 @@ fn public_saz_corpus_and_the_constructed_example() {
     );
     assert!(!run.json.to_string().contains("eyJ"));
 }
+
+/// Sessions are read in parallel: the report is the same on one thread.
+#[test]
+fn sessions_read_in_parallel_report_the_same() {
+    let run = |threads: &str| {
+        let out = bin()
+            .args(["--json", "--fail-on", "never", "--threads", threads])
+            .args([repo(LATE), repo(THROTTLED), repo(CLOSE)])
+            .output()
+            .unwrap();
+        out.stdout
+    };
+    let one = run("1");
+    assert!(!one.is_empty());
+    assert_eq!(run("2"), one);
+    assert_eq!(run("3"), one);
+}

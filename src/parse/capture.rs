@@ -38,8 +38,19 @@ impl<'a> Parsed<'a> {
     /// Adds one exchange: its events (kept for the final time sort) and
     /// its [`Exchange`].
     pub fn push(&mut self, captured: Captured<'a>, timed: &mut Vec<TimedEvent<'a>>) {
-        self.diag.records += 1;
         let (events, exchange) = events(captured);
+        self.push_events(events, exchange, timed);
+    }
+
+    /// [`Parsed::push`] for an exchange already turned into events (SAZ
+    /// sessions are, in parallel).
+    pub fn push_events(
+        &mut self,
+        events: Vec<Event<'a>>,
+        exchange: Exchange,
+        timed: &mut Vec<TimedEvent<'a>>,
+    ) {
+        self.diag.records += 1;
         timed.extend(
             events
                 .into_iter()

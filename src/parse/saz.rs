@@ -14,10 +14,14 @@ mod http;
 mod metadata;
 mod websocket;
 
-use super::capture::Captured;
+use super::capture;
 pub use super::capture::Parsed;
+use crate::event::Event;
+use crate::signalr::connections::Exchange;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
+use std::sync::Arc;
 
 /// The largest member read (declared or actual uncompressed size). Fiddler
 /// holds sessions in memory, so real members stay far below it.
@@ -98,12 +102,27 @@ fn parse_with_limit(bytes: &[u8], limit: u64) -> Result<Parsed<'static>, String>
     }
     out.creator = archive.comment();
     out.diag.lines = sessions.len() as u64;
+    // Sessions are independent: each thread reads them through its own
+    // handle on the mapped archive; results come back in session order.
+    let sessions: Vec<(u64, Session)> = sessions.into_iter().collect();
+    let read: Vec<SessionRead> = sessions
+        .par_iter()
+        .with_min_len(16)
+        .map_init(
+            || archive.clone(),
+            |archive, (number, files)| session(archive, *number, files),
+        )
+        .collect();
     let mut timed = Vec::new();
-    for (number, files) in sessions {
-        match session(&mut archive, number, &files, &mut out) {
-            Some(c) => out.push(c, &mut timed),
+    for (r, (number, _)) in read.into_iter().zip(&sessions) {
+        out.diag.problems.extend(r.problems);
+        if r.bad_timers {
+            out.diag.bad_timestamps.add(*number);
+        }
+        match r.events {
+            Some((events, exchange)) => out.push_events(events, exchange, &mut timed),
             None => out.diag.unparsed(
-                number,
+                *number,
                 1,
                 "a SAZ session whose request (N_c.txt) is missing or unreadable; the number is the session's",
             ),
@@ -113,23 +132,29 @@ fn parse_with_limit(bytes: &[u8], limit: u64) -> Result<Parsed<'static>, String>
     Ok(out)
 }
 
-/// One session as a captured exchange; `None` without a readable request.
-fn session(
-    archive: &mut Archive<'_>,
-    number: u64,
-    files: &Session,
-    out: &mut Parsed<'static>,
-) -> Option<Captured<'static>> {
+/// What reading one session gave.
+struct SessionRead {
+    /// Its events and exchange; `None` without a readable request.
+    events: Option<(Vec<Event<'static>>, Exchange)>,
+    /// Members that could not be read, damaged frames.
+    problems: Vec<(Option<u64>, String)>,
+    /// A timer was there but unreadable.
+    bad_timers: bool,
+}
+
+/// Reads one session's files and turns them into events.
+fn session(archive: &mut Archive<'_>, number: u64, files: &Session) -> SessionRead {
+    let mut problems = Vec::new();
     let mut read = |index: Option<usize>| -> Option<Vec<u8>> {
         match archive.read(index?) {
             Ok(data) => Some(data),
             Err(why) => {
-                out.diag.problems.push((Some(number), why));
+                problems.push((Some(number), why));
                 None
             }
         }
     };
-    let request = http::Message::parse(&read(files.request)?)?;
+    let request = read(files.request).and_then(|r| http::Message::parse(&r));
     let response = read(files.response)
         .filter(|r| !r.is_empty())
         .and_then(|r| http::Message::parse(&r));
@@ -137,9 +162,7 @@ fn session(
         .map(|m| metadata::Metadata::parse(&String::from_utf8_lossy(&m)))
         .unwrap_or_default();
     let frames = read(files.websocket);
-    if meta.bad_timers {
-        out.diag.bad_timestamps.add(number);
-    }
+    let bad_timers = meta.bad_timers;
     let (mut websocket, damaged) = frames.map(|w| websocket::messages(&w)).unwrap_or_default();
     // A record without timers happened after the one before it (or the
     // upgrade): it takes that time rather than sorting to the end.
@@ -151,23 +174,29 @@ fn session(
         last = m.time;
     }
     if let Some(why) = damaged {
-        out.diag
-            .problems
-            .push((Some(number), format!("WebSocket messages (N_w.txt): {why}")));
+        problems.push((Some(number), format!("WebSocket messages (N_w.txt): {why}")));
     }
-    Some(http::captured(number, request, response, meta, websocket))
+    let events = request
+        .map(|request| capture::events(http::captured(number, request, response, meta, websocket)));
+    SessionRead {
+        events,
+        problems,
+        bad_timers,
+    }
 }
 
 /// The archive's members, read through its central directory or, when
 /// that is missing (a truncated download), salvaged from the local headers.
+/// Cloned once per thread: the clones share the mapped bytes and lists.
+#[derive(Clone)]
 enum Archive<'b> {
     Indexed {
         zip: zip::ZipArchive<Cursor<&'b [u8]>>,
-        names: Vec<String>,
+        names: Arc<Vec<String>>,
         limit: u64,
     },
     Salvaged {
-        members: Vec<(String, Result<Vec<u8>, String>)>,
+        members: Arc<Vec<SalvagedMember>>,
         why: String,
     },
 }
@@ -184,7 +213,11 @@ impl<'b> Archive<'b> {
                             .unwrap_or_default()
                     })
                     .collect();
-                Ok(Archive::Indexed { zip, names, limit })
+                Ok(Archive::Indexed {
+                    zip,
+                    names: Arc::new(names),
+                    limit,
+                })
             }
             Err(e) => {
                 let why = e.to_string();
@@ -201,14 +234,17 @@ impl<'b> Archive<'b> {
                         ),
                     ));
                 }
-                Ok(Archive::Salvaged { members, why })
+                Ok(Archive::Salvaged {
+                    members: Arc::new(members),
+                    why,
+                })
             }
         }
     }
 
     fn names(&self) -> Vec<String> {
         match self {
-            Archive::Indexed { names, .. } => names.clone(),
+            Archive::Indexed { names, .. } => names.to_vec(),
             Archive::Salvaged { members, .. } => members.iter().map(|(n, _)| n.clone()).collect(),
         }
     }
@@ -303,9 +339,12 @@ fn mib(n: u64) -> String {
     }
 }
 
+/// A member's name, and its bytes or why they could not be read.
+type SalvagedMember = (String, Result<Vec<u8>, String>);
+
 /// Members read one after another from their local headers, for an archive
 /// without a readable central directory; stops at the first damage.
-fn salvage(bytes: &[u8], limit: u64) -> Vec<(String, Result<Vec<u8>, String>)> {
+fn salvage(bytes: &[u8], limit: u64) -> Vec<SalvagedMember> {
     let mut cursor = Cursor::new(bytes);
     let mut out = Vec::new();
     // Damage ends the walk (`Err`), as does the central directory.

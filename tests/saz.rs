@@ -407,3 +407,39 @@ fn sessions_read_in_parallel_report_the_same() {
     assert_eq!(run("2"), one);
     assert_eq!(run("3"), one);
 }
+
+/// A SAZ on standard input or inside a zip (a support bundle) is read from
+/// memory with the same result; a zip of logs on stdin says what to do.
+#[test]
+fn piped_and_bundled_archives_read_the_same() {
+    let raw = std::fs::read(repo(THROTTLED)).unwrap();
+    let want = findings(&parse_json([repo(THROTTLED)], None));
+    let piped = parse_json(["-"], Some(raw.clone()));
+    assert_eq!(piped.input(0)["format"], "saz", "{}", piped.json);
+    assert_eq!(findings(&piped), want);
+
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&bundle).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    zip.start_file("capture/dotnet-429.saz", opts).unwrap();
+    std::io::Write::write_all(&mut zip, &raw).unwrap();
+    zip.start_file("logs/app.log", opts).unwrap();
+    std::io::Write::write_all(&mut zip, b"info: Foo[1]\n      hello\n").unwrap();
+    zip.finish().unwrap();
+    let bundled = parse_json([&bundle], None);
+    assert_eq!(bundled.input(0)["format"], "saz", "{}", bundled.json);
+    assert_eq!(bundled.input(1)["format"], "ilogger-simple");
+    assert_eq!(findings(&bundled), want);
+
+    let mut only_logs = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    only_logs.start_file("app.log", opts).unwrap();
+    std::io::Write::write_all(&mut only_logs, b"info: Foo[1]\n      hello\n").unwrap();
+    let only_logs = only_logs.finish().unwrap().into_inner();
+    let piped_logs = parse_json(["-"], Some(only_logs));
+    let error = piped_logs.input(0)["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("a zip of logs is read member by member when given by its path"),
+        "{error}"
+    );
+}

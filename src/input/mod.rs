@@ -267,7 +267,13 @@ fn with_stream<B: BufRead, R>(
         .fill_buf()
         .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
     if head.starts_with(&ZIP_MAGIC) {
-        return Err("a zip archive can only be read from a file: pass its path".to_string());
+        // A zip needs its end (the central directory) first: read it whole.
+        // This is how a Fiddler archive arrives on stdin or inside a zip.
+        let mut all = Vec::new();
+        reader
+            .read_to_end(&mut all)
+            .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+        return Ok(f(Content::Bytes(&all)));
     }
     if head.starts_with(&GZIP_MAGIC) {
         let mut dec = Gzip(flate2::bufread::MultiGzDecoder::new(reader));

@@ -91,8 +91,7 @@ fn parse_with_limit(bytes: &[u8], limit: u64) -> Result<Parsed<'static>, String>
             Some(why) => {
                 format!("corrupt zip archive ({why}) with no Fiddler sessions in what remains")
             }
-            None => "a zip archive without Fiddler sessions (no raw/N_c.txt member): not a .saz"
-                .to_string(),
+            None => "a zip archive without Fiddler sessions (no raw/N_c.txt member); a zip of logs is read member by member when given by its path, not on stdin or inside another archive".to_string(),
         });
     }
     if let Some(name) = archive.encrypted_member() {

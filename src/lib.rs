@@ -5,11 +5,13 @@
 //! The flow (see DESIGN.md): [`input`] finds and opens inputs and detects
 //! their format, [`scan`] cuts each into record-aligned chunks parsed in
 //! parallel by [`parse`] into [`event::Event`]s, collectors such as
-//! [`summary`] gather what they need, and [`report`] turns it all into the
-//! terminal tables or the JSON document. The library never prints.
+//! [`summary`] gather what they need, [`correlate`] explains dropped
+//! connections with the causes the rules found, and [`report`] turns it
+//! all into the terminal tables or the JSON document. The library never prints.
 
 pub mod analyze;
 pub mod catalog;
+pub mod correlate;
 pub mod event;
 pub mod input;
 pub mod parse;

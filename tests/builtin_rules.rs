@@ -173,6 +173,8 @@ fn a_service_restart_seen_by_the_app_server() {
         &[
             ("hub-method-exception", "error", 1),
             ("server-connection-drop", "warning", 3),
+            // "Closing 3 client connection(s) for server connection …"
+            ("client-connection-drop", "warning", 1),
             ("app-server-restart", "info", 1),
             ("network-timeout", "info", 1),
             ("service-instance-restart", "info", 1),

@@ -4,6 +4,7 @@
 //! its field names are relied on by users' scripts, so fields are only ever
 //! added. The terminal view ([`table::render`]) shows the same data.
 
+mod drops_table;
 mod notes;
 pub mod rules;
 pub mod table;
@@ -162,22 +163,8 @@ pub struct EvidenceReport {
     pub text: String,
 }
 
-/// A dropped connection (filled in by the correlator).
-#[derive(Debug, Clone, Serialize)]
-pub struct Drop {
-    /// When.
-    pub time: Option<String>,
-    /// `client`, `server` or `service`.
-    pub side: String,
-    /// The connection id.
-    pub connection: Option<String>,
-    /// Input index.
-    pub input: usize,
-    /// Line (or entry / session number).
-    pub line: u64,
-    /// Ranked causes.
-    pub causes: Vec<serde_json::Value>,
-}
+/// A dropped connection with its ranked causes (made by the correlator).
+pub use crate::correlate::drops::{Cause, Drop, Evidence};
 
 /// A SignalR connection rebuilt from a capture.
 pub use crate::signalr::connections::Connection;
@@ -235,7 +222,9 @@ impl Report {
             },
             inputs,
             findings,
-            drops: Vec::new(),
+            drops: engine
+                .map(|e| crate::correlate::drops::find(e, results))
+                .unwrap_or_default(),
             connections: results
                 .iter()
                 .enumerate()

@@ -12,6 +12,7 @@ pub fn render(report: &Report, width: u16) -> String {
     let mut out = String::new();
     let prefix = common_dir(report.inputs.iter().map(|i| i.path.as_str()));
     let short = |p: &str| p[prefix.len()..].to_string();
+    super::drops_table::render(&mut out, report, width, &short);
     findings(&mut out, report, width, &short);
     if !report.connections.is_empty() {
         let _ = writeln!(
@@ -232,7 +233,7 @@ fn connections_table(report: &Report, width: u16, short: &dyn Fn(&str) -> String
     t
 }
 
-fn new_table(width: u16, header: &[&str]) -> Table {
+pub(super) fn new_table(width: u16, header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)

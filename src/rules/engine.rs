@@ -8,7 +8,7 @@
 //! Only events that satisfy a predicate are copied and kept ([`Hit`]); the
 //! correlation forms run over them after the scan ([`super::forms`]).
 
-use super::cond::{Captures, Cond, EventLookup};
+use super::cond::{Captures, Cond, EventLookup, Lookup as _};
 use super::{Form, Rule, RuleSet};
 use crate::event::Event;
 use crate::scan::Collector;
@@ -42,6 +42,8 @@ pub struct Pred {
     keep: usize,
     /// Keep only time and line of hits (trends without groups).
     compact: bool,
+    /// Keep a [`Point`] of every hit (match rules that are drops or causes).
+    points: bool,
 }
 
 /// One condition of one predicate, as the prefilter sees it.
@@ -140,6 +142,21 @@ pub struct PredHits {
     pub hits: Vec<Hit>,
     /// The last hit (for the time range when not all are kept).
     pub last: Option<Hit>,
+    /// Every hit as a [`Point`], for predicates that keep points.
+    pub points: Vec<Point>,
+}
+
+/// A hit as the drop correlator needs it: where, when, and the values of
+/// [`Engine::point_fields`] — about a hundred bytes, so that every drop and
+/// every cause of a long log can be kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// The event's line.
+    pub line: u64,
+    /// The event's time.
+    pub time: Option<Timestamp>,
+    /// Values of the engine's point fields, in their order.
+    pub values: Box<[Option<Box<str>>]>,
 }
 
 /// What the rules kept from one input (or one chunk of it).
@@ -188,6 +205,9 @@ pub struct Engine {
     always_captured: Vec<u32>,
     /// Occurrences per rule and input that are rendered in full.
     pub max_occurrences: usize,
+    /// The fields a [`Point`] keeps: the connection ids of a drop and every
+    /// field a cause must share with it (`[explains] same`).
+    pub point_fields: Vec<String>,
 }
 
 impl Engine {
@@ -199,6 +219,10 @@ impl Engine {
                 Form::Match(_) => max_occurrences.max(1),
                 _ => CORRELATION_LIMIT,
             };
+            // Drops and causes of match rules are kept as points, all of
+            // them; other forms' occurrences become points after the forms.
+            let points = matches!(rule.form, Form::Match(_))
+                && (rule.drop.is_some() || rule.explains.is_some());
             let mut add = |slot: Slot, conds: &[Cond], keep: usize, compact: bool| {
                 preds.push(Pred {
                     rule: i,
@@ -206,6 +230,7 @@ impl Engine {
                     conds: conds.to_vec(),
                     keep,
                     compact,
+                    points: points && slot == Slot::Main,
                 });
             };
             match &rule.form {
@@ -305,6 +330,16 @@ impl Engine {
                 .collect(),
             always,
         );
+        let mut point_fields = vec!["connection".to_string(), "server_connection".to_string()];
+        for x in rules.rules.iter().filter_map(|r| r.explains.as_ref()) {
+            for f in &x.same {
+                if !point_fields.contains(f) {
+                    point_fields.push(f.clone());
+                }
+            }
+        }
+        // How many client connections one server-side line closes.
+        point_fields.push("ClientCount".to_string());
         Engine {
             rules,
             preds,
@@ -314,6 +349,7 @@ impl Engine {
             always_logs,
             always_captured,
             max_occurrences: max_occurrences.max(1),
+            point_fields,
         }
     }
 
@@ -417,6 +453,17 @@ impl Engine {
                 done_pred = unit.pred;
                 let slot = &mut kept.preds[unit.pred as usize];
                 slot.count += 1;
+                if pred.points {
+                    slot.points.push(Point {
+                        line: event.line,
+                        time: event.time,
+                        values: self
+                            .point_fields
+                            .iter()
+                            .map(|f| lookup.get(f).map(|v| v.to_text().into_boxed_str()))
+                            .collect(),
+                    });
+                }
                 let compact = || Hit::compact(event.line, event.time);
                 if slot.hits.len() >= pred.keep {
                     // Past the limit only the time range is needed.
@@ -594,6 +641,10 @@ impl Collector for RuleCollector<'_> {
                 h.shift(line_offset);
                 h
             };
+            mine.points.extend(theirs.points.into_iter().map(|mut p| {
+                p.line += line_offset;
+                p
+            }));
             let mut rest = theirs.hits.into_iter().map(shift);
             while mine.hits.len() < keep {
                 match rest.next() {

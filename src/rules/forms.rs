@@ -17,7 +17,7 @@
 
 use super::compile::{Piece, Step};
 use super::cond::{EventLookup, Lookup};
-use super::engine::{Engine, Hit, Kept, Slot};
+use super::engine::{Engine, Hit, Kept, Point, Slot};
 use super::{Form, Rule};
 use crate::event::{Value, format_duration};
 use crate::redact::redact;
@@ -70,6 +70,9 @@ pub struct RuleOutcome {
     pub last: Option<Timestamp>,
     /// What the user should know (hits not all kept, untimed input).
     pub notes: Vec<String>,
+    /// Every occurrence as a point, for rules that are drops or causes
+    /// (all of them, not only the rendered ones).
+    pub points: Vec<Point>,
 }
 
 /// How long an excerpt of a message may be.
@@ -150,6 +153,9 @@ pub fn correlate(
         .enumerate()
         .map(|(i, (rule, preds))| {
             let mut out = run(&cx, i, rule, &preds);
+            if rule.drop.is_some() || rule.explains.is_some() {
+                out.points = points(engine, rule, &preds, &out.occurrences);
+            }
             out.occurrences.truncate(cx.max);
             for (slot, h) in &preds {
                 if *slot != Slot::Main && h.count > h.hits.len() as u64 {
@@ -165,6 +171,40 @@ pub fn correlate(
                 add_evidence(&cx, rule, &preds, &mut out.occurrences);
             }
             out
+        })
+        .collect()
+}
+
+/// A drop or cause rule's occurrences as points: a match rule's were kept
+/// by the scan (every hit); other forms' are their occurrences.
+fn points(
+    engine: &Engine,
+    rule: &Rule,
+    preds: &[(Slot, &super::engine::PredHits)],
+    occurrences: &[Occurrence],
+) -> Vec<Point> {
+    if matches!(rule.form, Form::Match(_)) {
+        return preds
+            .iter()
+            .find(|(s, _)| *s == Slot::Main)
+            .map(|(_, h)| h.points.clone())
+            .unwrap_or_default();
+    }
+    occurrences
+        .iter()
+        .map(|o| Point {
+            line: o.line,
+            time: o.time,
+            values: engine
+                .point_fields
+                .iter()
+                .map(|f| {
+                    o.fields
+                        .iter()
+                        .find(|(k, _)| k == f)
+                        .map(|(_, v)| v.clone().into_boxed_str())
+                })
+                .collect(),
         })
         .collect()
 }

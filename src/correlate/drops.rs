@@ -1,0 +1,404 @@
+//! Dropped connections and their likely causes.
+//!
+//! A drop is an occurrence of a `kind = "drop"` rule; a cause is an
+//! occurrence of a rule with `[explains]`. Every drop looks up, for each
+//! rule that explains its side, the nearest cause occurrence inside that
+//! rule's window: first among occurrences that share the `same` fields
+//! (the server connection id), then on time alone. Causes are indexed once
+//! and sorted, and each drop is a few binary searches, so the cost grows
+//! with the number of events, not events × drops. Nothing here knows a
+//! rule id: a user's rule with `[explains]` is a cause like the built-ins.
+//!
+//! Ranking: a shared id ranks above a match on time alone, nearer ranks
+//! above farther, and the rule's `weight` breaks ties.
+
+use crate::analyze::InputResult;
+use crate::event::format_duration;
+use crate::rules::engine::{Engine, Point};
+use crate::rules::{Rule, Side};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// How many causes a drop lists.
+const MAX_CAUSES: usize = 3;
+
+/// Without timestamps, a cause found by order alone must be at most this
+/// many lines before the drop.
+const ORDER_LINES: u64 = 200;
+
+/// On time alone, a cause this close to the drop is `medium` confidence.
+const CLOSE_NANOS: i128 = 2_000_000_000;
+
+/// One dropped connection (DESIGN.md `drops[]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drop {
+    /// When.
+    pub time: Option<String>,
+    /// `client`, `server` or `service`.
+    pub side: &'static str,
+    /// The connection id: the client's, or the server connection's for a
+    /// server drop.
+    pub connection: Option<String>,
+    /// Input index.
+    pub input: usize,
+    /// Line (HAR entry, SAZ session).
+    pub line: u64,
+    /// Likely causes, most likely first.
+    pub causes: Vec<Cause>,
+    /// The rule that found the drop.
+    pub rule: String,
+    /// The server connection involved, when the line names one.
+    pub server_connection: Option<String>,
+    /// How many client connections the line drops (a server-side "Closing
+    /// N client connection(s)" line), when more than one.
+    pub clients: Option<u64>,
+}
+
+/// A likely cause of a drop.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cause {
+    /// The rule whose occurrence explains the drop.
+    pub rule: String,
+    /// `high` (shares an id), `medium` (close in time, or by order with a
+    /// shared id) or `low`.
+    pub confidence: &'static str,
+    /// Where the cause is.
+    pub evidence: Vec<Evidence>,
+    /// One line saying why it explains the drop.
+    pub why: String,
+    /// When the cause happened.
+    pub time: Option<String>,
+}
+
+/// A line of an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// Input index.
+    pub input: usize,
+    /// Line.
+    pub line: u64,
+}
+
+/// A point with the input it came from.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    input: usize,
+    point: &'a Point,
+}
+
+impl At<'_> {
+    fn nanos(&self) -> Option<i128> {
+        self.point.time.map(|t| {
+            let (s, n) = t.sort_key();
+            i128::from(s) * 1_000_000_000 + i128::from(n)
+        })
+    }
+}
+
+/// Positions in a list of points, sorted by time or line: `(key, index)`.
+type Sorted<K> = Vec<(K, usize)>;
+
+/// One explaining rule's occurrences, indexed for nearest-in-window lookups.
+struct CauseIndex<'a> {
+    /// The rule's index in the engine.
+    index: usize,
+    rule: &'a Rule,
+    window: (i128, i128),
+    /// Indexes of `engine.point_fields` that must match.
+    same: Vec<usize>,
+    points: Vec<At<'a>>,
+    /// Timed points, by time.
+    timed: Sorted<i128>,
+    /// Timed points by their `same` values, by time.
+    timed_same: HashMap<Vec<&'a str>, Sorted<i128>>,
+    /// Per input, points by line (for inputs without timestamps).
+    ordered: HashMap<usize, Sorted<u64>>,
+    /// Per input and `same` values, points by line.
+    ordered_same: HashMap<(usize, Vec<&'a str>), Sorted<u64>>,
+}
+
+impl<'a> CauseIndex<'a> {
+    fn new(
+        engine: &Engine,
+        index: usize,
+        rule: &'a Rule,
+        points: Vec<At<'a>>,
+    ) -> Option<CauseIndex<'a>> {
+        let x = rule.explains.as_ref()?;
+        let same: Vec<usize> = x
+            .same
+            .iter()
+            .filter_map(|f| engine.point_fields.iter().position(|p| p == f))
+            .collect();
+        let mut idx = CauseIndex {
+            index,
+            rule,
+            window: (i128::from(x.window.0), i128::from(x.window.1)),
+            same,
+            points,
+            timed: Vec::new(),
+            timed_same: HashMap::new(),
+            ordered: HashMap::new(),
+            ordered_same: HashMap::new(),
+        };
+        for (i, at) in idx.points.iter().enumerate() {
+            let key = values(at.point, &idx.same);
+            if let Some(t) = at.nanos() {
+                idx.timed.push((t, i));
+                if let Some(k) = key.clone() {
+                    idx.timed_same.entry(k).or_default().push((t, i));
+                }
+            }
+            idx.ordered
+                .entry(at.input)
+                .or_default()
+                .push((at.point.line, i));
+            if let Some(k) = key {
+                idx.ordered_same
+                    .entry((at.input, k))
+                    .or_default()
+                    .push((at.point.line, i));
+            }
+        }
+        idx.timed.sort_unstable();
+        idx.timed_same.values_mut().for_each(|v| v.sort_unstable());
+        idx.ordered.values_mut().for_each(|v| v.sort_unstable());
+        idx.ordered_same
+            .values_mut()
+            .for_each(|v| v.sort_unstable());
+        Some(idx)
+    }
+}
+
+/// The values of `fields` of a point; `None` unless all are present.
+fn values<'p>(p: &'p Point, fields: &[usize]) -> Option<Vec<&'p str>> {
+    if fields.is_empty() {
+        return None;
+    }
+    fields
+        .iter()
+        .map(|&f| p.values.get(f).and_then(|v| v.as_deref()))
+        .collect()
+}
+
+/// A candidate cause of one drop.
+struct Candidate<'a> {
+    index: &'a CauseIndex<'a>,
+    at: At<'a>,
+    same: bool,
+    /// Nanoseconds from the drop to the cause (negative: before), or the
+    /// line distance (cause before the drop) for order-only matches.
+    distance: i128,
+    by_order: bool,
+}
+
+/// Finds every drop in `results` and its likely causes, in time order
+/// (untimed drops after, by input and line).
+pub fn find(engine: &Engine, results: &[InputResult]) -> Vec<Drop> {
+    let rules = &engine.rules.rules;
+    let mut drops: Vec<(usize, At<'_>, Side)> = Vec::new();
+    let mut by_rule: Vec<Vec<At<'_>>> = vec![Vec::new(); rules.len()];
+    for (input, r) in results.iter().enumerate() {
+        for (i, outcome) in r.rules.iter().enumerate() {
+            for point in &outcome.points {
+                let at = At { input, point };
+                if let Some(side) = rules[i].drop {
+                    drops.push((i, at, side));
+                }
+                if rules[i].explains.is_some() {
+                    by_rule[i].push(at);
+                }
+            }
+        }
+    }
+    if drops.is_empty() {
+        return Vec::new();
+    }
+    let indexes: Vec<CauseIndex<'_>> = rules
+        .iter()
+        .zip(by_rule)
+        .enumerate()
+        .filter_map(|(i, (rule, points))| CauseIndex::new(engine, i, rule, points))
+        .collect();
+    drops.sort_by_key(|(_, at, _)| (at.nanos().is_none(), at.nanos(), at.input, at.point.line));
+    let field = |p: &Point, name: &str| {
+        engine
+            .point_fields
+            .iter()
+            .position(|f| f == name)
+            .and_then(|i| p.values.get(i).cloned().flatten())
+            .map(String::from)
+    };
+    drops
+        .into_iter()
+        .map(|(rule, at, side)| {
+            let mut candidates: Vec<Candidate<'_>> = indexes
+                .iter()
+                .filter(|x| {
+                    x.rule
+                        .explains
+                        .as_ref()
+                        .is_some_and(|e| e.drops.contains(&side))
+                })
+                .filter_map(|x| best(x, rule, at))
+                .collect();
+            candidates.sort_by(|a, b| {
+                b.same
+                    .cmp(&a.same)
+                    .then(a.distance.abs().cmp(&b.distance.abs()))
+                    .then(weight(b).total_cmp(&weight(a)))
+            });
+            candidates.truncate(MAX_CAUSES);
+            let connection = match side {
+                Side::Server => field(at.point, "server_connection"),
+                _ => field(at.point, "connection"),
+            };
+            Drop {
+                time: at.point.time.map(|t| t.to_string()),
+                side: side.name(),
+                connection,
+                input: at.input,
+                line: at.point.line,
+                causes: candidates.iter().map(|c| cause(engine, c)).collect(),
+                rule: rules[rule].id.clone(),
+                server_connection: field(at.point, "server_connection"),
+                clients: field(at.point, "ClientCount")
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 1),
+            }
+        })
+        .collect()
+}
+
+fn weight(c: &Candidate<'_>) -> f64 {
+    c.index.rule.explains.as_ref().map_or(0.0, |x| x.weight)
+}
+
+/// The nearest occurrence of one explaining rule for a drop found by rule
+/// `drop_rule`: sharing the `same` fields if any does, else on time (or
+/// order) alone. A rule's occurrence does not explain itself; another
+/// rule's on the same line may (the 401 that ends a long poll is the
+/// expired token's evidence).
+fn best<'a>(x: &'a CauseIndex<'a>, drop_rule: usize, drop: At<'a>) -> Option<Candidate<'a>> {
+    let key = values(drop.point, &x.same);
+    let is_self = |i: usize| {
+        let p = &x.points[i];
+        x.index == drop_rule && p.input == drop.input && p.point.line == drop.point.line
+    };
+    let candidate = |i: usize, same: bool, distance: i128, by_order: bool| Candidate {
+        index: x,
+        at: x.points[i],
+        same,
+        distance,
+        by_order,
+    };
+    match drop.nanos() {
+        Some(t) => {
+            let (lo, hi) = (t + x.window.0, t + x.window.1);
+            let within = |list: &[(i128, usize)]| nearest_in(list, t, lo, hi, &is_self);
+            if let Some(list) = key.as_ref().and_then(|k| x.timed_same.get(k))
+                && let Some((ct, i)) = within(list)
+            {
+                return Some(candidate(i, true, ct - t, false));
+            }
+            within(&x.timed).map(|(ct, i)| candidate(i, false, ct - t, false))
+        }
+        None => {
+            // No time: the nearest cause before the drop in the same input.
+            let line = drop.point.line;
+            let before = |list: &[(u64, usize)]| {
+                let end = list.partition_point(|(l, _)| *l <= line);
+                list[..end]
+                    .iter()
+                    .rev()
+                    .find(|(_, i)| !is_self(*i))
+                    .copied()
+            };
+            if let Some(k) = key
+                && let Some(list) = x.ordered_same.get(&(drop.input, k))
+                && let Some((l, i)) = before(list)
+            {
+                return Some(candidate(i, true, i128::from(line - l), true));
+            }
+            let (l, i) = before(x.ordered.get(&drop.input)?)?;
+            (line - l <= ORDER_LINES).then(|| candidate(i, false, i128::from(line - l), true))
+        }
+    }
+}
+
+/// The entry of a time-sorted list nearest to `t` within `lo..=hi`, not
+/// the drop itself.
+fn nearest_in(
+    list: &[(i128, usize)],
+    t: i128,
+    lo: i128,
+    hi: i128,
+    is_self: &dyn Fn(usize) -> bool,
+) -> Option<(i128, usize)> {
+    let p = list.partition_point(|(ct, _)| *ct <= t);
+    let before = list[..p]
+        .iter()
+        .rev()
+        .take_while(|(ct, _)| *ct >= lo)
+        .find(|(_, i)| !is_self(*i));
+    let after = list[p..]
+        .iter()
+        .take_while(|(ct, _)| *ct <= hi)
+        .find(|(_, i)| !is_self(*i));
+    match (before, after) {
+        (Some(b), Some(a)) => Some(if a.0 - t < t - b.0 { *a } else { *b }),
+        (b, a) => b.or(a).copied(),
+    }
+}
+
+fn cause(engine: &Engine, c: &Candidate<'_>) -> Cause {
+    let rule = c.index.rule;
+    let confidence = match (c.same, c.by_order) {
+        (true, false) => "high",
+        (true, true) => "medium",
+        (false, false) if c.distance.abs() <= CLOSE_NANOS => "medium",
+        _ => "low",
+    };
+    let shared: Vec<String> = c
+        .index
+        .same
+        .iter()
+        .filter(|_| c.same)
+        .filter_map(|&f| {
+            let v = c.at.point.values.get(f)?.as_deref()?;
+            Some(format!("same {} {v}", engine.point_fields[f]))
+        })
+        .collect();
+    let when = if c.by_order {
+        match c.distance {
+            0 => "on the same line (no timestamps: by order)".to_string(),
+            n => format!(
+                "{n} line{} before the drop (no timestamps: by order)",
+                if n == 1 { "" } else { "s" }
+            ),
+        }
+    } else {
+        match c.distance {
+            0 => "at the same moment".to_string(),
+            d if d < 0 => format!("{} before the drop", format_duration(-d as i64)),
+            d => format!("{} after the drop", format_duration(d as i64)),
+        }
+    };
+    let mut why = rule.title.clone();
+    for s in shared {
+        why.push_str(", ");
+        why.push_str(&s);
+    }
+    why.push_str(", ");
+    why.push_str(&when);
+    Cause {
+        rule: rule.id.clone(),
+        confidence,
+        evidence: vec![Evidence {
+            input: c.at.input,
+            line: c.at.point.line,
+        }],
+        why,
+        time: c.at.point.time.map(|t| t.to_string()),
+    }
+}

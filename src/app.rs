@@ -32,7 +32,11 @@ fn scan(args: ScanArgs) -> Result<u8> {
         Err(errors) => return Ok(rule_errors(&errors)),
     };
     set.select(&args.only, &args.skip).map_err(|e| anyhow!(e))?;
-    let engine = Arc::new(Engine::new(set, args.max_occurrences));
+    let mut engine = Engine::new(set, args.max_occurrences);
+    if args.no_drops {
+        engine = engine.without_drops();
+    }
+    let engine = Arc::new(engine);
     let mut opts = AnalyzeOptions {
         format: args.format.as_deref().and_then(Format::from_name),
         engine: Some(engine.clone()),

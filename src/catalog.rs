@@ -340,17 +340,44 @@ impl Catalog {
         message: &str,
         original_format: Option<&str>,
     ) -> Option<Recognized> {
+        self.recognize_among(category, message, original_format, None)
+    }
+
+    /// [`Catalog::recognize`] when the set of templates the message
+    /// [`Catalog::matching`] is, is known: a cheaper search.
+    pub fn recognize_among(
+        &self,
+        category: Option<&str>,
+        message: &str,
+        original_format: Option<&str>,
+        known: Option<&TemplateSet>,
+    ) -> Option<Recognized> {
         let message = message.trim_end();
         if let Some(&i) = original_format.and_then(|f| self.by_text.get(f)) {
             let t = &self.templates[i];
-            let fields = match_segs(&t.segs, message).unwrap_or_default();
+            let fields = match_segs(t, message).unwrap_or_default();
             return Some(recognized(t, fields));
         }
         let mut candidates: Vec<usize> = Vec::new();
-        for m in self.ac.find_overlapping_iter(message) {
-            for &t in &self.key_templates[m.pattern().as_usize()] {
-                if !candidates.contains(&t) {
-                    candidates.push(t);
+        match known {
+            // The templates the message is are known already (an `event`
+            // condition asked): only they are candidates.
+            Some(set) => {
+                for (w, bits) in set.iter().enumerate() {
+                    let mut b = *bits;
+                    while b != 0 {
+                        candidates.push(w * 64 + b.trailing_zeros() as usize);
+                        b &= b - 1;
+                    }
+                }
+            }
+            None => {
+                for m in self.ac.find_overlapping_iter(message) {
+                    for &t in &self.key_templates[m.pattern().as_usize()] {
+                        if !candidates.contains(&t) {
+                            candidates.push(t);
+                        }
+                    }
                 }
             }
         }
@@ -359,13 +386,18 @@ impl Catalog {
         let in_category = |t: &Template| {
             category.is_some_and(|c| t.categories.iter().any(|tc| c.starts_with(tc.as_str())))
         };
-        candidates.sort_by_key(|&i| {
+        candidates.sort_by_cached_key(|&i| {
             let t = &self.templates[i];
             (!in_category(t), std::cmp::Reverse(t.literal_len()))
         });
-        candidates.into_iter().find_map(|i| {
-            match_segs(&self.templates[i].segs, message).map(|f| recognized(&self.templates[i], f))
-        })
+        let found = candidates.into_iter().find_map(|i| {
+            match_segs(&self.templates[i], message).map(|f| recognized(&self.templates[i], f))
+        });
+        // A set holds at most SET_WORDS × 64 templates: past that, search.
+        match (found, known) {
+            (None, Some(_)) => self.recognize_among(category, message, original_format, None),
+            (found, _) => found,
+        }
     }
 }
 
@@ -515,31 +547,41 @@ fn segments(text: &str) -> Vec<Seg> {
     out
 }
 
-/// Matches the whole `message` against the segments; returns the hole values.
-fn match_segs(segs: &[Seg], message: &str) -> Option<Vec<(String, String)>> {
-    fn go(segs: &[Seg], msg: &str, out: &mut Vec<(String, String)>) -> bool {
+/// Matches the whole `message` against a template; returns the hole
+/// values. Uses the template's prebuilt searchers: recognition runs for
+/// every drop and cause a long log holds.
+fn match_segs(t: &Template, message: &str) -> Option<Vec<(String, String)>> {
+    fn go(
+        segs: &[Seg],
+        finders: &[Option<memchr::memmem::Finder<'static>>],
+        msg: &str,
+        out: &mut Vec<(String, String)>,
+    ) -> bool {
         match segs {
             [] => msg.is_empty(),
-            [Seg::Lit(l), rest @ ..] => msg
+            [Seg::Lit(l), ..] => msg
                 .strip_prefix(l.as_str())
-                .is_some_and(|m| go(rest, m, out)),
+                .is_some_and(|m| go(&segs[1..], &finders[1..], m, out)),
             [Seg::Hole(h)] => {
                 out.push((h.clone(), msg.to_string()));
                 true
             }
-            [Seg::Hole(h), Seg::Lit(l), rest @ ..] => {
-                // Try every place the next literal occurs, the last one
-                // first for the final literal (values may contain it).
-                let bytes = msg.as_bytes();
-                let order: Box<dyn Iterator<Item = usize>> = if rest.is_empty() {
-                    Box::new(memchr::memmem::rfind_iter(bytes, l.as_bytes()))
-                } else {
-                    Box::new(memchr::memmem::find_iter(bytes, l.as_bytes()))
-                };
-                for at in order {
+            // The final literal ends the message: the hole is the rest
+            // (values may contain the literal).
+            [Seg::Hole(h), Seg::Lit(l)] => match msg.strip_suffix(l.as_str()) {
+                Some(v) => {
+                    out.push((h.clone(), v.to_string()));
+                    true
+                }
+                None => false,
+            },
+            [Seg::Hole(h), Seg::Lit(l), ..] => {
+                let Some(f) = &finders[1] else { return false };
+                // Try every place the next literal occurs.
+                for at in f.find_iter(msg.as_bytes()) {
                     let mark = out.len();
                     out.push((h.clone(), msg[..at].to_string()));
-                    if go(rest, &msg[at + l.len()..], out) {
+                    if go(&segs[2..], &finders[2..], &msg[at + l.len()..], out) {
                         return true;
                     }
                     out.truncate(mark);
@@ -550,7 +592,7 @@ fn match_segs(segs: &[Seg], message: &str) -> Option<Vec<(String, String)>> {
         }
     }
     let mut out = Vec::new();
-    go(segs, message, &mut out).then_some(out)
+    go(&t.segs, &t.finders, message, &mut out).then_some(out)
 }
 
 #[cfg(test)]

@@ -61,6 +61,11 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "ID,…", value_delimiter = ',')]
     pub(crate) skip: Vec<String>,
 
+    /// Skip the dropped-connections analysis (findings only; faster on logs
+    /// with many thousands of drops).
+    #[arg(long)]
+    pub(crate) no_drops: bool,
+
     /// Occurrences listed per finding (the count is always the true total).
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub(crate) max_occurrences: usize,

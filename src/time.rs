@@ -7,7 +7,7 @@
 //! is never silently taken for UTC. Parsing is hand-written because it runs
 //! once per record on the hot path; chrono only validates the numbers.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -70,11 +70,13 @@ impl fmt::Display for Timestamp {
     /// RFC 3339 with the offset when the instant is known; without an offset
     /// for naive local times; only the time of day when there was no date.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Written by hand: chrono's `format` parses its pattern on every
+        // call, and reports write a time for every drop and cause.
+        let (d, t) = (self.wall.date(), self.wall.time());
         if self.has_date {
-            write!(f, "{}", self.wall.format("%Y-%m-%dT%H:%M:%S"))?;
-        } else {
-            write!(f, "{}", self.wall.format("%H:%M:%S"))?;
+            write!(f, "{:04}-{:02}-{:02}T", d.year(), d.month(), d.day())?;
         }
+        write!(f, "{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())?;
         // Fraction digits as the source most likely had them: at least
         // milliseconds, trailing zeros beyond that dropped.
         let nanos = self.wall.nanosecond() % 1_000_000_000;

@@ -264,3 +264,14 @@ fn drops_are_the_same_whatever_the_thread_count() {
     assert_eq!(run(&["--threads", "1"]), base);
     assert_eq!(run(&["--threads", "2", "--chunk-size", "64"]), base);
 }
+
+/// `--no-drops` skips the analysis and nothing else.
+#[test]
+fn no_drops_skips_only_the_drops() {
+    let f = repo("fixtures/drops/server-drop-takes-clients.log");
+    let with = parse_json([&f], None);
+    let without = parse_json(["--no-drops".into(), f.into_os_string()], None);
+    assert_eq!(without.json["drops"], Value::Array(vec![]));
+    assert!(!with.json["drops"].as_array().unwrap().is_empty());
+    assert_eq!(without.json["findings"], with.json["findings"]);
+}

@@ -16,6 +16,7 @@ use crate::analyze::InputResult;
 use crate::event::format_duration;
 use crate::rules::engine::{Engine, Point};
 use crate::rules::{Rule, Side};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -111,9 +112,9 @@ struct CauseIndex<'a> {
     timed: Sorted<i128>,
     /// Timed points by their `same` values, by time.
     timed_same: HashMap<Vec<&'a str>, Sorted<i128>>,
-    /// Per input, points by line (for inputs without timestamps).
+    /// Per input, untimed points by line (for inputs without timestamps).
     ordered: HashMap<usize, Sorted<u64>>,
-    /// Per input and `same` values, points by line.
+    /// Per input and `same` values, untimed points by line.
     ordered_same: HashMap<(usize, Vec<&'a str>), Sorted<u64>>,
 }
 
@@ -143,21 +144,25 @@ impl<'a> CauseIndex<'a> {
         };
         for (i, at) in idx.points.iter().enumerate() {
             let key = values(at.point, &idx.same);
-            if let Some(t) = at.nanos() {
-                idx.timed.push((t, i));
-                if let Some(k) = key.clone() {
-                    idx.timed_same.entry(k).or_default().push((t, i));
+            // A drop without a time looks at its own input's untimed
+            // causes (an input has timestamps or not); timed ones by time.
+            match at.nanos() {
+                Some(t) => {
+                    idx.timed.push((t, i));
+                    if let Some(k) = key {
+                        idx.timed_same.entry(k).or_default().push((t, i));
+                    }
                 }
-            }
-            idx.ordered
-                .entry(at.input)
-                .or_default()
-                .push((at.point.line, i));
-            if let Some(k) = key {
-                idx.ordered_same
-                    .entry((at.input, k))
-                    .or_default()
-                    .push((at.point.line, i));
+                None => {
+                    let line = at.point.line;
+                    idx.ordered.entry(at.input).or_default().push((line, i));
+                    if let Some(k) = key {
+                        idx.ordered_same
+                            .entry((at.input, k))
+                            .or_default()
+                            .push((line, i));
+                    }
+                }
             }
         }
         idx.timed.sort_unstable();
@@ -215,7 +220,7 @@ pub fn find(engine: &Engine, results: &[InputResult]) -> Vec<Drop> {
         return Vec::new();
     }
     let indexes: Vec<CauseIndex<'_>> = rules
-        .iter()
+        .par_iter()
         .zip(by_rule)
         .enumerate()
         .filter_map(|(i, (rule, points))| CauseIndex::new(engine, i, rule, points))
@@ -229,8 +234,9 @@ pub fn find(engine: &Engine, results: &[InputResult]) -> Vec<Drop> {
             .and_then(|i| p.values.get(i).cloned().flatten())
             .map(String::from)
     };
+    // Drops are independent: explained in parallel, collected in order.
     drops
-        .into_iter()
+        .into_par_iter()
         .map(|(rule, at, side)| {
             let mut candidates: Vec<Candidate<'_>> = indexes
                 .iter()

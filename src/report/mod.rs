@@ -223,6 +223,7 @@ impl Report {
             inputs,
             findings,
             drops: engine
+                .filter(|e| e.drops)
                 .map(|e| crate::correlate::drops::find(e, results))
                 .unwrap_or_default(),
             connections: results

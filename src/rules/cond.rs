@@ -108,10 +108,11 @@ impl<'e, 'a> EventLookup<'e, 'a> {
                     Some(Value::Str(s)) => Some(s.into_owned()),
                     _ => None,
                 };
-                Catalog::get().recognize(
+                Catalog::get().recognize_among(
                     self.event.category.as_deref(),
                     &self.event.message,
                     original.as_deref(),
+                    self.templates.get(),
                 )
             })
             .as_ref()

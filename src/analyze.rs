@@ -164,6 +164,19 @@ pub struct InputResult {
     pub rules: Vec<RuleOutcome>,
     /// SignalR connections rebuilt from a capture.
     pub connections: Vec<crate::signalr::connections::Connection>,
+    /// What a capture is made of, for the capture doctor.
+    pub capture: Option<CaptureFacts>,
+}
+
+/// What a capture (HAR, SAZ) holds, beyond its events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaptureFacts {
+    /// The program that wrote it (`log.creator.name`, the SAZ comment).
+    pub creator: Option<String>,
+    /// Requests captured.
+    pub exchanges: u64,
+    /// Of those, HTTPS `CONNECT` tunnels (nothing inside them is visible).
+    pub tunnels: u64,
 }
 
 /// Analyzes every input, in parallel, returning results in input order.
@@ -322,6 +335,11 @@ fn analyze_capture(
     match parsed {
         Ok(parsed) => {
             let acc = collect_capture(&parsed.events, collector);
+            result.capture = Some(CaptureFacts {
+                creator: parsed.creator.clone(),
+                exchanges: parsed.exchanges.len() as u64,
+                tunnels: parsed.tunnels,
+            });
             result.connections =
                 crate::signalr::connections::rebuild(opts.input, &parsed.exchanges);
             let invalid = result.diag.invalid_utf8;

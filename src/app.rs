@@ -67,8 +67,10 @@ fn scan(args: ScanArgs) -> Result<u8> {
     let report = Report::build(&results, Some(&engine), args.max_occurrences);
     let text = if args.json {
         report.to_json()
+    } else if args.markdown {
+        report::markdown::render(&report)
     } else {
-        report::table::render(&report, terminal_width())
+        report::table::render(&report, terminal_width(), args.doctor)
     };
     print(&text)?;
     Ok(report.exit_code(args.fail_on.severity()))

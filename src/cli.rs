@@ -33,8 +33,13 @@ pub(crate) struct ScanArgs {
     pub(crate) format: Option<String>,
 
     /// Print the report as JSON (schema asrs-logscan/report/v1).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub(crate) json: bool,
+
+    /// Print a short, redacted Markdown summary to paste into a support
+    /// ticket or a GitHub issue.
+    #[arg(long)]
+    pub(crate) markdown: bool,
 
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
@@ -60,6 +65,11 @@ pub(crate) struct ScanArgs {
     /// Do not run these rules (comma-separated ids).
     #[arg(long, value_name = "ID,…", value_delimiter = ',')]
     pub(crate) skip: Vec<String>,
+
+    /// Show the capture doctor in full: every guide section, whether these
+    /// inputs can answer it, and what to capture if not.
+    #[arg(long)]
+    pub(crate) doctor: bool,
 
     /// Skip the dropped-connections analysis (findings only; faster on logs
     /// with many thousands of drops).

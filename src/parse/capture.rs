@@ -32,12 +32,16 @@ pub struct Parsed<'a> {
     pub creator: Option<String>,
     /// The exchanges, for rebuilding SignalR connections.
     pub exchanges: Vec<Exchange>,
+    /// Exchanges that are HTTPS `CONNECT` tunnels (a proxy capture without
+    /// decryption holds only those).
+    pub tunnels: u64,
 }
 
 impl<'a> Parsed<'a> {
     /// Adds one exchange: its events (kept for the final time sort) and
     /// its [`Exchange`].
     pub fn push(&mut self, captured: Captured<'a>, timed: &mut Vec<TimedEvent<'a>>) {
+        self.tunnels += u64::from(captured.method.eq_ignore_ascii_case("CONNECT"));
         let (events, exchange) = events(captured);
         self.push_events(events, exchange, timed);
     }

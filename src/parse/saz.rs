@@ -115,6 +115,7 @@ fn parse_with_limit(bytes: &[u8], limit: u64) -> Result<Parsed<'static>, String>
     let mut timed = Vec::new();
     for (r, (number, _)) in read.into_iter().zip(&sessions) {
         out.diag.problems.extend(r.problems);
+        out.tunnels += u64::from(r.tunnel);
         if r.bad_timers {
             out.diag.bad_timestamps.add(*number);
         }
@@ -139,6 +140,8 @@ struct SessionRead {
     problems: Vec<(Option<u64>, String)>,
     /// A timer was there but unreadable.
     bad_timers: bool,
+    /// The session is an HTTPS `CONNECT` tunnel.
+    tunnel: bool,
 }
 
 /// Reads one session's files and turns them into events.
@@ -175,12 +178,16 @@ fn session(archive: &mut Archive<'_>, number: u64, files: &Session) -> SessionRe
     if let Some(why) = damaged {
         problems.push((Some(number), format!("WebSocket messages (N_w.txt): {why}")));
     }
+    let tunnel = request
+        .as_ref()
+        .is_some_and(|r| r.start[0].eq_ignore_ascii_case("CONNECT"));
     let events = request
         .map(|request| capture::events(http::captured(number, request, response, meta, websocket)));
     SessionRead {
         events,
         problems,
         bad_timers,
+        tunnel,
     }
 }
 

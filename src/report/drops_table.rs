@@ -12,9 +12,61 @@ const SHOWN_GROUPS: usize = 20;
 
 /// Drops with the same side and the same top cause (or, without a cause,
 /// the same side and rule).
-struct Group<'r> {
-    drops: Vec<&'r Drop>,
-    connections: u64,
+pub(super) struct Group<'r> {
+    /// The drops, in report order (time, then input and line).
+    pub(super) drops: Vec<&'r Drop>,
+    /// Connections they drop (a line may close several).
+    pub(super) connections: u64,
+}
+
+impl Group<'_> {
+    /// "42 client connections" / "client connection X".
+    pub(super) fn what(&self) -> String {
+        let first = self.drops[0];
+        let side = first.side;
+        if self.connections == 1 {
+            match &first.connection {
+                Some(c) => format!("{side} connection {c}"),
+                None => format!("a {side} connection"),
+            }
+        } else {
+            format!("{} {side} connections", self.connections)
+        }
+    }
+
+    /// The shared top cause in words with its confidence, or that none
+    /// was found.
+    pub(super) fn cause(&self) -> String {
+        match self.drops[0].causes.first() {
+            Some(c) => {
+                let all = if self.drops.len() > 1 {
+                    "all after: "
+                } else {
+                    ""
+                };
+                format!("{all}{} [{}]", c.why, c.confidence)
+            }
+            None => "no cause found in the inputs".to_string(),
+        }
+    }
+}
+
+/// The report's drops grouped, in order of each group's first drop.
+pub(super) fn groups(report: &Report) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for d in &report.drops {
+        let g = *index.entry(key(d)).or_insert_with(|| {
+            groups.push(Group {
+                drops: Vec::new(),
+                connections: 0,
+            });
+            groups.len() - 1
+        });
+        groups[g].drops.push(d);
+        groups[g].connections += d.clients.unwrap_or(1);
+    }
+    groups
 }
 
 /// A top cause: rule, input, line, confidence.
@@ -46,19 +98,7 @@ pub(super) fn render(
     if report.drops.is_empty() {
         return;
     }
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    let mut index = std::collections::HashMap::new();
-    for d in &report.drops {
-        let g = *index.entry(key(d)).or_insert_with(|| {
-            groups.push(Group {
-                drops: Vec::new(),
-                connections: 0,
-            });
-            groups.len() - 1
-        });
-        groups[g].drops.push(d);
-        groups[g].connections += d.clients.unwrap_or(1);
-    }
+    let groups = groups(report);
     let name = |i: usize| {
         report.inputs.get(i).map_or_else(
             || format!("input {i}"),
@@ -77,27 +117,11 @@ pub(super) fn render(
             (Some(a), _) => a.clone(),
             _ => "(no timestamps)".to_string(),
         };
-        let side = first.side;
-        let what = if g.connections == 1 {
-            match &first.connection {
-                Some(c) => format!("{side} connection {c}"),
-                None => format!("a {side} connection"),
-            }
+        let more = first.causes.len().saturating_sub(1);
+        let cause = if more > 0 {
+            format!("{}\n(+{more} less likely)", g.cause())
         } else {
-            format!("{} {side} connections", g.connections)
-        };
-        let cause = match first.causes.first() {
-            Some(c) => {
-                let all = if g.drops.len() > 1 { "all after: " } else { "" };
-                let more = first.causes.len() - 1;
-                let more = if more > 0 {
-                    format!("\n(+{more} less likely)")
-                } else {
-                    String::new()
-                };
-                format!("{all}{} [{}]{more}", c.why, c.confidence)
-            }
-            None => "no cause found in the inputs".to_string(),
+            g.cause()
         };
         let mut lines = format!("{}:{}", name(first.input), first.line);
         if g.drops.len() > 1 {
@@ -108,7 +132,7 @@ pub(super) fn render(
         }
         t.add_row(vec![
             Cell::new(when),
-            Cell::new(what),
+            Cell::new(g.what()),
             Cell::new(cause),
             Cell::new(lines).set_alignment(CellAlignment::Left),
         ]);

@@ -4,7 +4,9 @@
 //! its field names are relied on by users' scripts, so fields are only ever
 //! added. The terminal view ([`table::render`]) shows the same data.
 
+pub mod doctor;
 mod drops_table;
+pub mod markdown;
 mod notes;
 pub mod rules;
 pub mod table;
@@ -41,6 +43,8 @@ pub struct Report {
     pub connections: Vec<Connection>,
     /// Things the user should know about the run.
     pub notes: Vec<Note>,
+    /// The capture doctor: which guide sections these inputs can answer.
+    pub doctor: doctor::Doctor,
 }
 
 /// The tool and its knowledge.
@@ -213,6 +217,13 @@ impl Report {
         let findings = engine
             .map(|e| findings(e, results, max_occurrences))
             .unwrap_or_default();
+        let doctor = doctor::examine(results);
+        notes.extend(doctor.brief().into_iter().map(|message| Note {
+            level: "info",
+            message: format!("doctor: {message}"),
+            input: None,
+            line: None,
+        }));
         Report {
             schema: SCHEMA,
             tool: Tool {
@@ -237,6 +248,7 @@ impl Report {
                 })
                 .collect(),
             notes,
+            doctor,
         }
     }
 

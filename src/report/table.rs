@@ -7,8 +7,9 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 use std::fmt::Write;
 
-/// Renders the report for a terminal `width` columns wide.
-pub fn render(report: &Report, width: u16) -> String {
+/// Renders the report for a terminal `width` columns wide; `doctor` adds
+/// the capture doctor's full table.
+pub fn render(report: &Report, width: u16, doctor: bool) -> String {
     let mut out = String::new();
     let prefix = common_dir(report.inputs.iter().map(|i| i.path.as_str()));
     let short = |p: &str| p[prefix.len()..].to_string();
@@ -44,6 +45,20 @@ pub fn render(report: &Report, width: u16) -> String {
     }
     if let Some(t) = categories_table(report, width, &short) {
         let _ = writeln!(out, "\nTop categories\n{t}");
+    }
+    if doctor {
+        let mut d = new_table(width, &["guide section", "answerable", "to answer it"]);
+        for s in &report.doctor.sections {
+            d.add_row(vec![
+                Cell::new(s.section),
+                Cell::new(s.answerable),
+                Cell::new(s.capture.join("\n")),
+            ]);
+        }
+        let _ = writeln!(out, "\nCapture doctor: what these inputs can answer\n{d}");
+        for a in report.doctor.timestamps.iter().chain(&report.doctor.inputs) {
+            let _ = writeln!(out, "  • {a}");
+        }
     }
     if !report.notes.is_empty() {
         let _ = writeln!(out, "\nNotes");

@@ -43,6 +43,8 @@ pub struct ClockSettings {
     pub zones: Vec<(Option<String>, Zone)>,
     /// Dates: (FILE or `None` for all, date).
     pub dates: Vec<(Option<String>, NaiveDate)>,
+    /// Clock offsets: (FILE, nanoseconds added to its times).
+    pub offsets: Vec<(String, i128)>,
 }
 
 impl ClockSettings {
@@ -62,10 +64,38 @@ impl ClockSettings {
         Ok(())
     }
 
+    /// Reads one `--offset FILE=±DURATION` value.
+    pub fn add_offset(&mut self, arg: &str) -> Result<(), String> {
+        let (Some(file), offset) = split_file(arg) else {
+            return Err(format!(
+                "`{arg}` needs the input it shifts: FILE=±DURATION (e.g. app.log=+3.5s)"
+            ));
+        };
+        let nanos = crate::correlate::clocks::parse_offset(offset)
+            .ok_or_else(|| format!("`{offset}` is not a duration (e.g. +3.5s, -8h, 250ms)"))?;
+        self.offsets.push((file, nanos));
+        Ok(())
+    }
+
+    /// The `--offset` of each input among `paths`, by index.
+    pub fn offsets_of(&self, paths: &[&str]) -> Vec<(usize, i128)> {
+        self.offsets
+            .iter()
+            .filter_map(|(file, nanos)| match matching(file, paths) {
+                Matches::One(p) => paths.iter().position(|x| *x == p).map(|i| (i, *nanos)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Checks that every FILE names exactly one of `paths`.
     pub fn check(&self, paths: &[&str]) -> Result<(), String> {
         let files = self.zones.iter().filter_map(|z| z.0.as_ref());
-        for file in files.chain(self.dates.iter().filter_map(|d| d.0.as_ref())) {
+        let offsets = self.offsets.iter().map(|o| &o.0);
+        for file in files
+            .chain(self.dates.iter().filter_map(|d| d.0.as_ref()))
+            .chain(offsets)
+        {
             match matching(file, paths) {
                 Matches::One(_) => {}
                 Matches::None => return Err(format!("`{file}` names no input")),

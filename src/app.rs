@@ -58,13 +58,19 @@ fn scan(args: ScanArgs) -> Result<u8> {
             .add_date(date)
             .map_err(|e| anyhow!("--date {date}: {e}"))?;
     }
+    for offset in &args.offset {
+        opts.clocks
+            .add_offset(offset)
+            .map_err(|e| anyhow!("--offset {offset}: {e}"))?;
+    }
     let specs = input::expand(&args.paths);
     let paths: Vec<&str> = specs.iter().map(|s| s.path.as_str()).collect();
     opts.clocks
         .check(&paths)
-        .map_err(|e| anyhow!("--tz/--date: {e}"))?;
+        .map_err(|e| anyhow!("--tz/--date/--offset: {e}"))?;
     let results = analyze::analyze(&specs, &opts);
-    let report = Report::build(&results, Some(&engine), args.max_occurrences);
+    let offsets = opts.clocks.offsets_of(&paths);
+    let report = Report::build(&results, Some(&engine), args.max_occurrences, &offsets);
     let text = if args.json {
         report.to_json()
     } else if args.markdown {

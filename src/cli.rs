@@ -55,6 +55,12 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "[FILE=]DATE")]
     pub(crate) date: Vec<String>,
 
+    /// Shift one input's clock to line it up with the others, e.g.
+    /// app.log=+3.5s (otherwise estimated from shared negotiate requests).
+    /// Repeatable.
+    #[arg(long, value_name = "FILE=±DURATION", allow_hyphen_values = true)]
+    pub(crate) offset: Vec<String>,
+
     #[command(flatten)]
     pub(crate) rules: RuleArgs,
 

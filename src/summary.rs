@@ -37,6 +37,37 @@ pub struct InputSummary {
     pub last: Option<Timestamp>,
     /// Recently seen categories and their counts, not yet in `categories`.
     recent: Vec<(String, u64)>,
+    /// Negotiate requests seen, as (path, time): evidence another input
+    /// may share, to estimate the clock offset between them.
+    pub anchors: Vec<(String, Timestamp)>,
+}
+
+/// How many anchors an input keeps (the first ones).
+const MAX_ANCHORS: usize = 10_000;
+
+/// The path of a negotiate request this event shows, if it shows one: a
+/// captured `POST …/negotiate` to the app (not the service's), or the
+/// ASP.NET Core hosting line `Request starting HTTP/1.1 POST http://…/negotiate?…`.
+fn negotiate_anchor<'e>(event: &'e Event<'_>) -> Option<std::borrow::Cow<'e, str>> {
+    match event.category.as_deref()? {
+        "http" => {
+            let field = |n: &str| event.field(n).map(|v| v.to_text());
+            let path = field("http.path")?;
+            let ok = field("http.method").as_deref() == Some("POST")
+                && path.ends_with("/negotiate")
+                && !field("http.host")?.ends_with(".service.signalr.net");
+            ok.then_some(std::borrow::Cow::Owned(path))
+        }
+        "Microsoft.AspNetCore.Hosting.Diagnostics" => {
+            let rest = event.message.strip_prefix("Request starting ")?;
+            let mut words = rest.split(' ');
+            let (_, method, url) = (words.next()?, words.next()?, words.next()?);
+            let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+            let path = after_scheme[after_scheme.find('/')?..].split('?').next()?;
+            (method == "POST" && path.ends_with("/negotiate")).then(|| path.into())
+        }
+        _ => None,
+    }
 }
 
 impl InputSummary {
@@ -150,6 +181,11 @@ impl Collector for Summary {
             acc.count_category(cat);
         }
         if let Some(t) = event.time {
+            if acc.anchors.len() < MAX_ANCHORS
+                && let Some(path) = negotiate_anchor(event)
+            {
+                acc.anchors.push((path.into_owned(), t));
+            }
             acc.timed += 1;
             if !t.has_date {
                 acc.time_only += 1;
@@ -170,6 +206,8 @@ impl Collector for Summary {
         for (k, v) in later.categories {
             *acc.categories.entry(k).or_insert(0) += v;
         }
+        let room = MAX_ANCHORS.saturating_sub(acc.anchors.len());
+        acc.anchors.extend(later.anchors.into_iter().take(room));
         acc.timed += later.timed;
         acc.naive += later.naive;
         acc.time_only += later.time_only;

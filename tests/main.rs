@@ -4,6 +4,7 @@
 mod bad_input;
 mod builtin_rules;
 mod captures;
+mod clocks;
 mod doctor;
 mod drops;
 mod formats;

@@ -80,18 +80,20 @@ pub struct Evidence {
     pub line: u64,
 }
 
-/// A point with the input it came from.
+/// A point with the input it came from and that input's clock offset.
 #[derive(Clone, Copy)]
 struct At<'a> {
     input: usize,
     point: &'a Point,
+    offset: i128,
 }
 
 impl At<'_> {
+    /// The time on the aligned clock.
     fn nanos(&self) -> Option<i128> {
         self.point.time.map(|t| {
             let (s, n) = t.sort_key();
-            i128::from(s) * 1_000_000_000 + i128::from(n)
+            i128::from(s) * 1_000_000_000 + i128::from(n) + self.offset
         })
     }
 }
@@ -198,15 +200,21 @@ struct Candidate<'a> {
 }
 
 /// Finds every drop in `results` and its likely causes, in time order
-/// (untimed drops after, by input and line).
-pub fn find(engine: &Engine, results: &[InputResult]) -> Vec<Drop> {
+/// (untimed drops after, by input and line). `offsets` (nanoseconds, by
+/// input) line the inputs' clocks up.
+pub fn find(engine: &Engine, results: &[InputResult], offsets: &[i128]) -> Vec<Drop> {
     let rules = &engine.rules.rules;
     let mut drops: Vec<(usize, At<'_>, Side)> = Vec::new();
     let mut by_rule: Vec<Vec<At<'_>>> = vec![Vec::new(); rules.len()];
     for (input, r) in results.iter().enumerate() {
         for (i, outcome) in r.rules.iter().enumerate() {
+            let offset = offsets.get(input).copied().unwrap_or(0);
             for point in &outcome.points {
-                let at = At { input, point };
+                let at = At {
+                    input,
+                    point,
+                    offset,
+                };
                 if let Some(side) = rules[i].drop {
                     drops.push((i, at, side));
                 }

@@ -2,6 +2,8 @@
 //! explained by the rules that declare they can cause it ([`drops`]).
 //!
 //! Within one input the order of events is enough; across inputs times are
-//! compared as given (after `--tz`).
+//! compared on aligned clocks ([`clocks`]): as given (after `--tz`), shifted
+//! by `--offset`, or by an offset estimated from evidence they share.
 
+pub mod clocks;
 pub mod drops;

@@ -95,6 +95,11 @@ pub struct InputReport {
     pub naive_timestamps: u64,
     /// Timestamps without a date and no `--date` (time of day only).
     pub time_of_day_timestamps: u64,
+    /// Added to this input's times to line them up with the others
+    /// (`+8h00m00.012s`), when known.
+    pub clock_offset: Option<String>,
+    /// Why: `set with --offset` or the shared evidence it was estimated from.
+    pub clock_basis: Option<String>,
     /// The zone `--tz` gave this input's naive timestamps.
     pub time_zone: Option<String>,
     /// The date `--date` gave this input's time-of-day timestamps.
@@ -191,12 +196,21 @@ pub struct Note {
 
 impl Report {
     /// Builds the report from analyzed inputs and the rules that ran.
+    /// `offsets` are the `--offset` values by input index.
     pub fn build(
         results: &[InputResult],
         engine: Option<&Engine>,
         max_occurrences: usize,
+        offsets: &[(usize, i128)],
     ) -> Report {
-        let inputs = results.iter().map(input_report).collect();
+        let clocks = crate::correlate::clocks::align(results, offsets);
+        let mut inputs: Vec<InputReport> = results.iter().map(input_report).collect();
+        for (input, clock) in inputs.iter_mut().zip(&clocks) {
+            if let Some(c) = clock {
+                input.clock_offset = Some(crate::correlate::clocks::describe(c.offset_nanos));
+                input.clock_basis = Some(c.basis.clone());
+            }
+        }
         let mut notes: Vec<Note> = results
             .iter()
             .enumerate()
@@ -217,6 +231,21 @@ impl Report {
         let findings = engine
             .map(|e| findings(e, results, max_occurrences))
             .unwrap_or_default();
+        for (i, c) in clocks.iter().enumerate() {
+            if let Some(c) = c {
+                notes.push(Note {
+                    level: "info",
+                    message: format!(
+                        "{}: times shifted by {} to line up with the other inputs ({}; --offset FILE=±DURATION overrides)",
+                        results[i].path,
+                        crate::correlate::clocks::describe(c.offset_nanos),
+                        c.basis
+                    ),
+                    input: Some(i),
+                    line: None,
+                });
+            }
+        }
         let doctor = doctor::examine(results);
         notes.extend(doctor.brief().into_iter().map(|message| Note {
             level: "info",
@@ -235,7 +264,13 @@ impl Report {
             findings,
             drops: engine
                 .filter(|e| e.drops)
-                .map(|e| crate::correlate::drops::find(e, results))
+                .map(|e| {
+                    let shift: Vec<i128> = clocks
+                        .iter()
+                        .map(|c| c.as_ref().map_or(0, |c| c.offset_nanos))
+                        .collect();
+                    crate::correlate::drops::find(e, results, &shift)
+                })
                 .unwrap_or_default(),
             connections: results
                 .iter()
@@ -370,6 +405,8 @@ fn input_report(r: &InputResult) -> InputReport {
         skipped: r.skipped.clone(),
         naive_timestamps: r.summary.naive,
         time_of_day_timestamps: r.summary.time_only,
+        clock_offset: None,
+        clock_basis: None,
         time_zone: r.clock.zone.map(|z| z.to_string()),
         date: r.clock.date.map(|d| d.to_string()),
     }

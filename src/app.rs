@@ -1,6 +1,6 @@
 //! Running one command: build the options, analyze, print the report.
 
-use crate::cli::{Cli, Command, RuleArgs, RulesCommand, ScanArgs};
+use crate::cli::{Cli, Command, FilterArgs, RuleArgs, RulesCommand, ScanArgs};
 use anyhow::{Context, Result, anyhow};
 use asrs_logscan::analyze::{self, AnalyzeOptions};
 use asrs_logscan::input;
@@ -15,12 +15,15 @@ use std::sync::Arc;
 /// Runs the command and returns the exit code.
 pub(crate) fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        None => scan(cli.scan),
+        None => scan(cli.scan, None),
+        Some(Command::Timeline { scan: args, filter }) => scan(*args, Some(filter)),
         Some(Command::Rules { action }) => rules(action),
     }
 }
 
-fn scan(args: ScanArgs) -> Result<u8> {
+/// Analyzes the inputs and prints the report, or with `timeline` the
+/// timeline.
+fn scan(args: ScanArgs, timeline: Option<FilterArgs>) -> Result<u8> {
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -71,6 +74,30 @@ fn scan(args: ScanArgs) -> Result<u8> {
     let results = analyze::analyze(&specs, &opts);
     let offsets = opts.clocks.offsets_of(&paths);
     let report = Report::build(&results, Some(&engine), args.max_occurrences, &offsets);
+    if let Some(f) = timeline {
+        let filter = report::timeline::Filter {
+            since: f
+                .since
+                .as_deref()
+                .map(|t| instant(t, "--since"))
+                .transpose()?,
+            until: f
+                .until
+                .as_deref()
+                .map(|t| instant(t, "--until"))
+                .transpose()?,
+            connection: f.connection,
+            hub: f.hub,
+        };
+        let t = report::timeline::build(&report, &filter);
+        let text = if args.json {
+            serde_json::to_string_pretty(&t).context("timeline as JSON")?
+        } else {
+            report::timeline::render(&t, &report)
+        };
+        print(&text)?;
+        return Ok(report.exit_code(args.fail_on.severity()));
+    }
     let text = if args.json {
         report.to_json()
     } else if args.markdown {
@@ -80,6 +107,14 @@ fn scan(args: ScanArgs) -> Result<u8> {
     };
     print(&text)?;
     Ok(report.exit_code(args.fail_on.severity()))
+}
+
+/// A `--since`/`--until` time as aligned nanoseconds.
+fn instant(text: &str, flag: &str) -> Result<i128> {
+    let t = asrs_logscan::time::parse(text)
+        .ok_or_else(|| anyhow!("{flag} {text}: not a time (use e.g. 2024-01-15T08:30:00Z)"))?;
+    let (s, n) = t.sort_key();
+    Ok(i128::from(s) * 1_000_000_000 + i128::from(n))
 }
 
 fn load_rules(args: &RuleArgs) -> Result<RuleSet, RuleErrors> {

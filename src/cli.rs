@@ -99,6 +99,27 @@ pub(crate) struct ScanArgs {
     pub(crate) window: Option<usize>,
 }
 
+/// What the timeline is narrowed to.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct FilterArgs {
+    /// Only what happened at or after this time (RFC 3339, or a date and
+    /// time; compared on the aligned clock).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) since: Option<String>,
+
+    /// Only what happened at or before this time.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) until: Option<String>,
+
+    /// Only what concerns this connection (client or server connection id).
+    #[arg(long, value_name = "ID")]
+    pub(crate) connection: Option<String>,
+
+    /// Only what concerns this hub.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) hub: Option<String>,
+}
+
 /// Which rules to load.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct RuleArgs {
@@ -114,6 +135,15 @@ pub(crate) struct RuleArgs {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Print what matters from all inputs on one aligned timeline: findings,
+    /// dropped connections with their likely cause, captured connections.
+    Timeline {
+        #[command(flatten)]
+        scan: Box<ScanArgs>,
+
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
     /// Check, test, list and show rules.
     Rules {
         #[command(subcommand)]

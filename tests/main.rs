@@ -13,4 +13,5 @@ mod rules;
 mod saz;
 mod sources;
 mod text_formats;
+mod timeline;
 mod util;

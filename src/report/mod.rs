@@ -10,6 +10,7 @@ pub mod markdown;
 mod notes;
 pub mod rules;
 pub mod table;
+pub mod timeline;
 
 use crate::analyze::InputResult;
 use crate::event::Level;
@@ -45,6 +46,9 @@ pub struct Report {
     pub notes: Vec<Note>,
     /// The capture doctor: which guide sections these inputs can answer.
     pub doctor: doctor::Doctor,
+    /// Per input, nanoseconds added to its times to align its clock.
+    #[serde(skip)]
+    pub offsets: Vec<i128>,
 }
 
 /// The tool and its knowledge.
@@ -204,6 +208,10 @@ impl Report {
         offsets: &[(usize, i128)],
     ) -> Report {
         let clocks = crate::correlate::clocks::align(results, offsets);
+        let shift: Vec<i128> = clocks
+            .iter()
+            .map(|c| c.as_ref().map_or(0, |c| c.offset_nanos))
+            .collect();
         let mut inputs: Vec<InputReport> = results.iter().map(input_report).collect();
         for (input, clock) in inputs.iter_mut().zip(&clocks) {
             if let Some(c) = clock {
@@ -264,13 +272,7 @@ impl Report {
             findings,
             drops: engine
                 .filter(|e| e.drops)
-                .map(|e| {
-                    let shift: Vec<i128> = clocks
-                        .iter()
-                        .map(|c| c.as_ref().map_or(0, |c| c.offset_nanos))
-                        .collect();
-                    crate::correlate::drops::find(e, results, &shift)
-                })
+                .map(|e| crate::correlate::drops::find(e, results, &shift))
                 .unwrap_or_default(),
             connections: results
                 .iter()
@@ -284,6 +286,7 @@ impl Report {
                 .collect(),
             notes,
             doctor,
+            offsets: shift,
         }
     }
 

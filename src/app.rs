@@ -1,6 +1,6 @@
 //! Running one command: build the options, analyze, print the report.
 
-use crate::cli::{Cli, Command, FilterArgs, RuleArgs, RulesCommand, ScanArgs};
+use crate::cli::{Cli, Command, RuleArgs, RulesCommand, ScanArgs};
 use anyhow::{Context, Result, anyhow};
 use asrs_logscan::analyze::{self, AnalyzeOptions};
 use asrs_logscan::input;
@@ -15,15 +15,15 @@ use std::sync::Arc;
 /// Runs the command and returns the exit code.
 pub(crate) fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        None => scan(cli.scan, None),
-        Some(Command::Timeline { scan: args, filter }) => scan(*args, Some(filter)),
+        None => scan(cli.scan, false),
+        Some(Command::Timeline { scan: args }) => scan(*args, true),
         Some(Command::Rules { action }) => rules(action),
     }
 }
 
 /// Analyzes the inputs and prints the report, or with `timeline` the
 /// timeline.
-fn scan(args: ScanArgs, timeline: Option<FilterArgs>) -> Result<u8> {
+fn scan(args: ScanArgs, timeline: bool) -> Result<u8> {
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -71,24 +71,25 @@ fn scan(args: ScanArgs, timeline: Option<FilterArgs>) -> Result<u8> {
     opts.clocks
         .check(&paths)
         .map_err(|e| anyhow!("--tz/--date/--offset: {e}"))?;
+    let f = &args.filter;
+    let filter = report::timeline::Filter {
+        since: f
+            .since
+            .as_deref()
+            .map(|t| instant(t, "--since"))
+            .transpose()?,
+        until: f
+            .until
+            .as_deref()
+            .map(|t| instant(t, "--until"))
+            .transpose()?,
+        connection: f.connection.clone(),
+        hub: f.hub.clone(),
+    };
     let results = analyze::analyze(&specs, &opts);
     let offsets = opts.clocks.offsets_of(&paths);
-    let report = Report::build(&results, Some(&engine), args.max_occurrences, &offsets);
-    if let Some(f) = timeline {
-        let filter = report::timeline::Filter {
-            since: f
-                .since
-                .as_deref()
-                .map(|t| instant(t, "--since"))
-                .transpose()?,
-            until: f
-                .until
-                .as_deref()
-                .map(|t| instant(t, "--until"))
-                .transpose()?,
-            connection: f.connection,
-            hub: f.hub,
-        };
+    let mut report = Report::build(&results, Some(&engine), args.max_occurrences, &offsets);
+    if timeline {
         let t = report::timeline::build(&report, &filter);
         let text = if args.json {
             serde_json::to_string_pretty(&t).context("timeline as JSON")?
@@ -98,6 +99,7 @@ fn scan(args: ScanArgs, timeline: Option<FilterArgs>) -> Result<u8> {
         print(&text)?;
         return Ok(report.exit_code(args.fail_on.severity()));
     }
+    report.narrow(&filter);
     let text = if args.json {
         report.to_json()
     } else if args.markdown {

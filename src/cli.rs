@@ -62,6 +62,9 @@ pub(crate) struct ScanArgs {
     pub(crate) offset: Vec<String>,
 
     #[command(flatten)]
+    pub(crate) filter: FilterArgs,
+
+    #[command(flatten)]
     pub(crate) rules: RuleArgs,
 
     /// Run only these rules (comma-separated ids).
@@ -140,9 +143,6 @@ pub(crate) enum Command {
     Timeline {
         #[command(flatten)]
         scan: Box<ScanArgs>,
-
-        #[command(flatten)]
-        filter: FilterArgs,
     },
     /// Check, test, list and show rules.
     Rules {

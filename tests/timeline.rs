@@ -91,9 +91,15 @@ fn filters_narrow_the_timeline() {
         ]
     );
     assert_eq!(
-        shape(&timeline(&["--hub", "CHAT"])).len(),
-        3,
-        "the three captured connections of hub chat"
+        shape(&timeline(&["--hub", "CHAT"])),
+        [
+            "signalr-session.har:1 connection",
+            "signalr-session.har:4 connection",
+            "signalr-session.har:5 error",
+            "signalr-session.har:6 error",
+            "signalr-session.har:6 connection",
+        ],
+        "what names hub chat (drops do not name a hub)"
     );
     let out = bin()
         .args(["timeline", "--since", "yesterday"])
@@ -142,4 +148,35 @@ fn the_timeline_is_the_same_whatever_the_thread_count() {
         "{v}"
     );
     assert_eq!(json("2"), one);
+}
+
+/// The same filters narrow the main report.
+#[test]
+fn filters_narrow_the_report_alike() {
+    let run = crate::util::parse_json(
+        [
+            "--connection".into(),
+            "ctok-lp".into(),
+            repo(HAR).into_os_string(),
+            repo(APP).into_os_string(),
+        ],
+        None,
+    );
+    let findings: Vec<(&str, u64)> = run.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        findings,
+        [("token-expired-401", 1), ("client-connection-drop", 1)]
+    );
+    let drops = run.json["drops"].as_array().unwrap();
+    assert_eq!(drops.len(), 1);
+    assert_eq!(drops[0]["connection"], "ctok-lp");
+    assert!(
+        run.notes()
+            .contains("filtered with --since/--until/--connection/--hub")
+    );
 }

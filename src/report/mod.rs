@@ -290,6 +290,57 @@ impl Report {
         }
     }
 
+    /// Keeps only what passes `filter` (`--since`, `--until`,
+    /// `--connection`, `--hub`): finding occurrences (counts become those
+    /// of the occurrences listed), drops and connections.
+    pub fn narrow(&mut self, filter: &timeline::Filter) {
+        if filter.is_empty() {
+            return;
+        }
+        let offsets = self.offsets.clone();
+        let at = |time: Option<&String>, input: usize| {
+            timeline::aligned(
+                time.map(String::as_str),
+                offsets.get(input).copied().unwrap_or(0),
+            )
+        };
+        for f in &mut self.findings {
+            f.occurrences.retain(|o| {
+                let ids: Vec<String> = ["connection", "server_connection"]
+                    .iter()
+                    .filter_map(|k| o.fields.get(*k).cloned())
+                    .collect();
+                filter.keeps_at(
+                    at(o.time.as_ref(), o.input),
+                    &ids,
+                    o.fields.get("hub").map(String::as_str),
+                )
+            });
+            f.count = f.occurrences.len() as u64;
+            f.first = f.occurrences.iter().find_map(|o| o.time.clone());
+            f.last = f.occurrences.iter().rev().find_map(|o| o.time.clone());
+        }
+        self.findings.retain(|f| f.count > 0);
+        self.drops.retain(|d| {
+            let ids: Vec<String> = [&d.connection, &d.server_connection]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            filter.keeps_at(at(d.time.as_ref(), d.input), &ids, None)
+        });
+        self.connections.retain(|c| {
+            let ids: Vec<String> = c.connection.iter().cloned().collect();
+            filter.keeps_at(at(c.time.as_ref(), c.input), &ids, c.hub.as_deref())
+        });
+        self.notes.push(Note {
+            level: "info",
+            message: "filtered with --since/--until/--connection/--hub: findings count the occurrences listed (raise --max-occurrences to list more); drops and connections are those that match".to_string(),
+            input: None,
+            line: None,
+        });
+    }
+
     /// The exit code of DESIGN.md: 2 when an input could not be read, 1
     /// when a finding is at or above `fail_on`, 0 otherwise.
     pub fn exit_code(&self, fail_on: Option<&str>) -> u8 {

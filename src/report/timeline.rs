@@ -32,19 +32,24 @@ impl Filter {
     }
 
     fn keeps(&self, e: &Entry) -> bool {
-        let in_time = match e.aligned {
+        self.keeps_at(e.aligned, &e.connections, e.hub.as_deref())
+    }
+
+    /// Whether something at aligned time `at`, about connections `ids` and
+    /// `hub`, passes. Untimed things cannot be placed in a time window.
+    pub fn keeps_at(&self, at: Option<i128>, ids: &[String], hub: Option<&str>) -> bool {
+        let in_time = match at {
             Some(t) => self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u),
-            // Untimed entries cannot be placed in a time window.
             None => self.since.is_none() && self.until.is_none(),
         };
         let conn = self
             .connection
             .as_deref()
-            .is_none_or(|c| e.connections.iter().any(|x| x == c));
+            .is_none_or(|c| ids.iter().any(|x| x == c));
         let hub = self
             .hub
             .as_deref()
-            .is_none_or(|h| e.hub.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(h)));
+            .is_none_or(|h| hub.is_some_and(|x| x.eq_ignore_ascii_case(h)));
         in_time && conn && hub
     }
 }
@@ -84,7 +89,8 @@ pub struct Timeline {
     pub notes: Vec<String>,
 }
 
-fn aligned(time: Option<&str>, offset: i128) -> Option<i128> {
+/// A report time string on the aligned clock.
+pub(super) fn aligned(time: Option<&str>, offset: i128) -> Option<i128> {
     let (s, n) = crate::time::parse(time?)?.sort_key();
     Some(i128::from(s) * 1_000_000_000 + i128::from(n) + offset)
 }

@@ -728,6 +728,15 @@ fn occurrence(
             all.push((k.clone(), redact(v).into_owned()));
         }
     }
+    // The ids a captured request carries as fields (the timeline and the
+    // `--connection`/`--hub` filters look for them).
+    for k in ["connection", "server_connection", "hub"] {
+        if !all.iter().any(|(n, _)| n == k)
+            && let Some(v) = lookup.get(k)
+        {
+            all.push((k.to_string(), redact(&v.to_text()).into_owned()));
+        }
+    }
     Occurrence {
         rule: index,
         input: cx.input,

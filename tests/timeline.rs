@@ -180,3 +180,62 @@ fn filters_narrow_the_report_alike() {
             .contains("filtered with --since/--until/--connection/--hub")
     );
 }
+
+/// A trace without timestamps is placed by the connection id it shares
+/// with a timed input.
+#[test]
+fn an_untimed_trace_is_placed_by_shared_evidence() {
+    let out = bin()
+        .args(["timeline", "--json", "--fail-on", "never"])
+        .args([
+            repo("fixtures/logs/tracelistener/asrs.log.txt"),
+            repo("fixtures/drops/untimed.asrs.log.txt"),
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let placed: Vec<(u64, &str)> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["input"] == 1)
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["placed"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            (
+                4,
+                "by shared connection 8d0c51f2-6b3e-4f1a-b2aa-0e7d9c3f4a11"
+            ),
+            (
+                6,
+                "by shared connection 8d0c51f2-6b3e-4f1a-b2aa-0e7d9c3f4a11"
+            ),
+        ]
+    );
+    // Placed at the timed trace's drop of that server connection, before
+    // what the timed trace logged after it.
+    let order: Vec<(u64, u64)> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["input"].as_u64().unwrap(), e["line"].as_u64().unwrap()))
+        .collect();
+    let at = |x: (u64, u64)| order.iter().position(|o| *o == x).unwrap();
+    assert!(
+        at((0, 10)) < at((1, 4)) && at((1, 6)) < at((0, 14)),
+        "{order:?}"
+    );
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("untimed.asrs.log.txt: no timestamps; placed by the connection ids it shares with timed inputs (each entry at the last shared one before it, in its own order)")
+    );
+}

@@ -73,6 +73,9 @@ pub struct Entry {
     pub connections: Vec<String>,
     /// The hub it is about.
     pub hub: Option<String>,
+    /// For an input without timestamps: how the entry was placed (the
+    /// connection id it shares with a timed input).
+    pub placed: Option<String>,
     /// Aligned nanoseconds, for ordering.
     #[serde(skip)]
     pub aligned: Option<i128>,
@@ -117,6 +120,7 @@ pub fn build(report: &Report, filter: &Filter) -> Timeline {
             what,
             connections,
             hub,
+            placed: None,
             aligned: at,
         });
     };
@@ -194,20 +198,27 @@ pub fn build(report: &Report, filter: &Filter) -> Timeline {
             c.hub.clone(),
         );
     }
+    let placed_inputs = place_untimed(&mut entries);
     entries.retain(|e| filter.keeps(e));
     entries.sort_by_key(|e| (e.aligned.is_none(), e.aligned, e.input, e.line));
     let mut notes = Vec::new();
     for (i, input) in report.inputs.iter().enumerate() {
         if input.records > 0 && !input.has_timestamps {
-            notes.push(format!(
-                "{}: no timestamps; its entries follow the timed ones, in its own order",
-                input.path
-            ));
+            notes.push(if placed_inputs.contains(&i) {
+                format!(
+                    "{}: no timestamps; placed by the connection ids it shares with timed inputs (each entry at the last shared one before it, in its own order)",
+                    input.path
+                )
+            } else {
+                format!(
+                    "{}: no timestamps; its entries follow the timed ones, in its own order",
+                    input.path
+                )
+            });
         }
         if let (Some(o), Some(b)) = (&input.clock_offset, &input.clock_basis) {
             notes.push(format!("{}: clock shifted by {o} ({b})", input.path));
         }
-        let _ = i;
     }
     if !filter.is_empty() {
         notes.push(
@@ -219,6 +230,54 @@ pub fn build(report: &Report, filter: &Filter) -> Timeline {
         entries,
         notes,
     }
+}
+
+/// Places the entries of inputs without timestamps by the evidence they
+/// share with timed inputs: an entry naming a connection id that a timed
+/// entry names takes that entry's time; the entries after it, in the
+/// input's own order, take the same time until the next shared id. Returns
+/// the inputs placed.
+fn place_untimed(entries: &mut [Entry]) -> Vec<usize> {
+    let mut known: std::collections::HashMap<&str, i128> = std::collections::HashMap::new();
+    for e in entries.iter() {
+        if let Some(t) = e.aligned {
+            for id in &e.connections {
+                known
+                    .entry(id.as_str())
+                    .and_modify(|x| *x = (*x).min(t))
+                    .or_insert(t);
+            }
+        }
+    }
+    let known: std::collections::HashMap<String, i128> =
+        known.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let mut untimed: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].time.is_none())
+        .collect();
+    untimed.sort_by_key(|&i| (entries[i].input, entries[i].line));
+    let mut placed = Vec::new();
+    let mut current: Option<(usize, i128, String)> = None;
+    for i in untimed {
+        let input = entries[i].input;
+        if current.as_ref().is_some_and(|c| c.0 != input) {
+            current = None;
+        }
+        let shared = entries[i]
+            .connections
+            .iter()
+            .find_map(|id| known.get(id).map(|t| (*t, id.clone())));
+        if let Some((t, id)) = shared {
+            current = Some((input, t, id));
+        }
+        if let Some((_, t, id)) = &current {
+            entries[i].aligned = Some(*t);
+            entries[i].placed = Some(format!("by shared connection {id}"));
+            if !placed.contains(&input) {
+                placed.push(input);
+            }
+        }
+    }
+    placed
 }
 
 /// Aligned nanoseconds as RFC 3339 UTC.
@@ -245,9 +304,13 @@ pub fn render(t: &Timeline, report: &Report) -> String {
         )
     };
     for e in &t.entries {
-        let when = match (&e.aligned_time, &e.time) {
-            (Some(a), Some(own)) => format!("{a} (own clock {own})"),
-            (_, Some(own)) => own.clone(),
+        let when = match (&e.aligned_time, &e.time, &e.placed) {
+            (Some(a), Some(own), _) => format!("{a} (own clock {own})"),
+            (_, Some(own), _) => own.clone(),
+            (_, None, Some(how)) => format!(
+                "{} (no timestamp; placed {how})",
+                e.aligned.and_then(utc).unwrap_or_default()
+            ),
             _ => "(no timestamp)".to_string(),
         };
         let _ = writeln!(

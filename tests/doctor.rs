@@ -135,3 +135,32 @@ fn the_markdown_summary_holds_no_secret() {
         assert!(text.contains(want), "{want} in:\n{text}");
     }
 }
+
+/// A Fiddler capture without HTTPS decryption holds only CONNECT tunnels:
+/// the doctor says to turn decryption on.
+#[test]
+fn a_capture_of_tunnels_only_asks_for_https_decryption() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tunnels.saz");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    for n in 1..=2 {
+        zip.start_file(format!("raw/{n}_c.txt"), opts).unwrap();
+        std::io::Write::write_all(
+            &mut zip,
+            b"CONNECT contoso.service.signalr.net:443 HTTP/1.1\r\nHost: contoso.service.signalr.net:443\r\n\r\n",
+        )
+        .unwrap();
+        zip.start_file(format!("raw/{n}_s.txt"), opts).unwrap();
+        std::io::Write::write_all(&mut zip, b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            .unwrap();
+    }
+    zip.finish().unwrap();
+    let run = parse_json([&path], None);
+    assert_eq!(run.input(0)["records"], 2);
+    assert_eq!(
+        run.json["doctor"]["inputs"][0],
+        "tunnels.saz: only HTTPS CONNECT tunnels were captured, nothing inside them; turn on HTTPS decryption in Fiddler (Tools > Options > HTTPS) and capture again"
+    );
+    assert!(sections(&run).contains(&"401 Unauthorized (token lifetime): no".to_string()));
+}

@@ -40,52 +40,13 @@ fn scan(args: ScanArgs, timeline: bool) -> Result<u8> {
         engine = engine.without_drops();
     }
     let engine = Arc::new(engine);
-    let mut opts = AnalyzeOptions {
-        format: args.format.as_deref().and_then(Format::from_name),
-        engine: Some(engine.clone()),
-        ..AnalyzeOptions::default()
-    };
-    if let Some(c) = args.chunk_size {
-        opts.scan.chunk_size = c;
-    }
-    if let Some(w) = args.window {
-        opts.scan.window = w;
-    }
-    for tz in &args.tz {
-        opts.clocks
-            .add_zone(tz)
-            .map_err(|e| anyhow!("--tz {tz}: {e}"))?;
-    }
-    for date in &args.date {
-        opts.clocks
-            .add_date(date)
-            .map_err(|e| anyhow!("--date {date}: {e}"))?;
-    }
-    for offset in &args.offset {
-        opts.clocks
-            .add_offset(offset)
-            .map_err(|e| anyhow!("--offset {offset}: {e}"))?;
-    }
+    let opts = options(&args, engine.clone())?;
     let specs = input::expand(&args.paths);
     let paths: Vec<&str> = specs.iter().map(|s| s.path.as_str()).collect();
     opts.clocks
         .check(&paths)
         .map_err(|e| anyhow!("--tz/--date/--offset: {e}"))?;
-    let f = &args.filter;
-    let filter = report::timeline::Filter {
-        since: f
-            .since
-            .as_deref()
-            .map(|t| instant(t, "--since"))
-            .transpose()?,
-        until: f
-            .until
-            .as_deref()
-            .map(|t| instant(t, "--until"))
-            .transpose()?,
-        connection: f.connection.clone(),
-        hub: f.hub.clone(),
-    };
+    let filter = filter(&args)?;
     let results = analyze::analyze(&specs, &opts);
     let offsets = opts.clocks.offsets_of(&paths);
     let mut report = Report::build(&results, Some(&engine), args.max_occurrences, &offsets);
@@ -109,6 +70,49 @@ fn scan(args: ScanArgs, timeline: bool) -> Result<u8> {
     };
     print(&text)?;
     Ok(report.exit_code(args.fail_on.severity()))
+}
+
+/// The analysis options the flags give: format, chunking, clocks.
+fn options(args: &ScanArgs, engine: Arc<Engine>) -> Result<AnalyzeOptions> {
+    let mut opts = AnalyzeOptions {
+        format: args.format.as_deref().and_then(Format::from_name),
+        engine: Some(engine),
+        ..AnalyzeOptions::default()
+    };
+    if let Some(c) = args.chunk_size {
+        opts.scan.chunk_size = c;
+    }
+    if let Some(w) = args.window {
+        opts.scan.window = w;
+    }
+    for tz in &args.tz {
+        opts.clocks
+            .add_zone(tz)
+            .map_err(|e| anyhow!("--tz {tz}: {e}"))?;
+    }
+    for date in &args.date {
+        opts.clocks
+            .add_date(date)
+            .map_err(|e| anyhow!("--date {date}: {e}"))?;
+    }
+    for offset in &args.offset {
+        opts.clocks
+            .add_offset(offset)
+            .map_err(|e| anyhow!("--offset {offset}: {e}"))?;
+    }
+    Ok(opts)
+}
+
+/// `--since`, `--until`, `--connection`, `--hub`.
+fn filter(args: &ScanArgs) -> Result<report::timeline::Filter> {
+    let f = &args.filter;
+    let at = |t: &Option<String>, flag| t.as_deref().map(|t| instant(t, flag)).transpose();
+    Ok(report::timeline::Filter {
+        since: at(&f.since, "--since")?,
+        until: at(&f.until, "--until")?,
+        connection: f.connection.clone(),
+        hub: f.hub.clone(),
+    })
 }
 
 /// A `--since`/`--until` time as aligned nanoseconds.

@@ -33,6 +33,9 @@ pub struct AnalyzeOptions {
     pub input: usize,
     /// The rules to run (none when `None`).
     pub engine: Option<Arc<Engine>>,
+    /// Keep what the keyed sequence rules kept, to run them again across
+    /// inputs (set by [`analyze`] when there is more than one input).
+    pub keep_sequences: bool,
 }
 
 /// `--tz [FILE=]ZONE` and `--date [FILE=]DATE` as given: for every input,
@@ -196,6 +199,8 @@ pub struct InputResult {
     pub connections: Vec<crate::signalr::connections::Connection>,
     /// What a capture is made of, for the capture doctor.
     pub capture: Option<CaptureFacts>,
+    /// What the keyed sequence rules kept, for the run across inputs.
+    pub sequences: Option<Kept>,
 }
 
 /// What a capture (HAR, SAZ) holds, beyond its events.
@@ -221,9 +226,14 @@ pub fn analyze(specs: &[InputSpec], opts: &AnalyzeOptions) -> Vec<InputResult> {
             let mut mine = opts.clone();
             mine.scan.clock = opts.clocks.for_input(&s.path, &paths);
             mine.input = i;
+            mine.keep_sequences = specs.len() > 1;
             analyze_one(s, &mine)
         })
         .collect();
+    if let Some(engine) = &opts.engine {
+        let offsets = opts.clocks.offsets_of(&paths);
+        across(engine, &mut results, &offsets);
+    }
     let mut dirs: Vec<&str> = specs.iter().filter_map(|s| s.found_in.as_deref()).collect();
     dirs.dedup();
     for dir in dirs {
@@ -485,11 +495,77 @@ fn finish(
     opts: &AnalyzeOptions,
     format: Format,
 ) {
-    let (summary, kept) = acc;
+    let (summary, mut kept) = acc;
     if !engine.is_empty() {
         result.rules = forms::correlate(engine, opts.input, format.name(), &kept, summary.last);
     }
+    if opts.keep_sequences && summary.timed > 0 {
+        // Only the keyed sequence rules' hits are needed later.
+        for (p, h) in kept.preds.iter_mut().enumerate() {
+            if !engine.joins_across(engine.preds[p].rule) {
+                *h = Default::default();
+            }
+        }
+        result.sequences = Some(kept);
+    }
     result.summary = summary;
+}
+
+/// Runs the keyed sequence rules again over all timed inputs at once, on
+/// the aligned clock, so that a sequence's steps may come from different
+/// inputs. The rule's per-input outcomes are replaced by the occurrences
+/// of the joint run, each counted in the input of its last step. Nothing
+/// changes when at most one input holds the rule's hits.
+fn across(engine: &Engine, results: &mut [InputResult], manual: &[(usize, i128)]) {
+    let clocks = crate::correlate::clocks::align(results, manual);
+    for rule in (0..engine.len()).filter(|&r| engine.joins_across(r)) {
+        let parts: Vec<(usize, &'static str, &Kept, i128)> = results
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let kept = r.sequences.as_ref()?;
+                let has_hits = engine
+                    .preds
+                    .iter()
+                    .enumerate()
+                    .any(|(p, pred)| pred.rule == rule && !kept.preds[p].hits.is_empty());
+                let offset = clocks[i].as_ref().map_or(0, |c| c.offset_nanos);
+                has_hits.then(|| (i, r.format.map_or("", Format::name), kept, offset))
+            })
+            .collect();
+        if parts.len() < 2 {
+            continue;
+        }
+        let inputs: Vec<usize> = parts.iter().map(|p| p.0).collect();
+        // The latest time of them all, on the aligned clock.
+        let end = parts
+            .iter()
+            .filter_map(|(i, _, _, offset)| {
+                let last = results[*i].summary.last?;
+                Some(crate::rules::engine::Hit::compact(0, Some(last)).relocated(0, *offset))
+            })
+            .filter_map(|h| h.time())
+            .max_by_key(|t| t.sort_key());
+        let occurrences = forms::correlate_across(engine, rule, &parts, end);
+        for i in inputs {
+            let Some(outcome) = results[i].rules.get_mut(rule) else {
+                continue;
+            };
+            let mine: Vec<forms::Occurrence> = occurrences
+                .iter()
+                .filter(|o| o.input == i)
+                .cloned()
+                .collect();
+            outcome.count = mine.len() as u64;
+            outcome.first = mine.iter().filter_map(|o| o.time).min();
+            outcome.last = mine.iter().filter_map(|o| o.time).max();
+            outcome.occurrences = mine;
+            outcome.occurrences.truncate(engine.max_occurrences);
+        }
+    }
+    for r in results.iter_mut() {
+        r.sequences = None;
+    }
 }
 
 /// Reads until `buf` holds `want` bytes or the input ends.

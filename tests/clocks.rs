@@ -84,3 +84,90 @@ fn an_offset_given_overrides_the_estimate() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A user's sequence whose steps are in two inputs — the WebSocket opened
+/// in the browser's HAR, then failing in the app log — is found on the
+/// aligned clock, and not when the clocks are left eight hours apart.
+#[test]
+fn a_sequence_spans_inputs_on_the_aligned_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("opened-then-failed.toml"),
+        r#"id = "opened-then-failed"
+title = "A WebSocket opened in the browser failed on the app server"
+severity = "warning"
+cause = "For the test."
+fix = "None."
+[sequence]
+key = "connection"
+  [[sequence.step]]
+  name = "opened"
+  when = 'http.status == 101'
+  [[sequence.step]]
+  name = "failed"
+  when = 'event == "ProcessConnectionFailed"'
+  within = "1h"
+[[example]]
+name = "both"
+expect = 1
+  [[example.event]]
+  time = "2024-01-15T08:30:05Z"
+  connection = "c"
+  http = { status = 101 }
+  [[example.event]]
+  time = "2024-01-15T08:31:05Z"
+  connection = "c"
+  message = "Error processing the connection c."
+  category = "Microsoft.Azure.SignalR.ServiceConnection"
+[[example]]
+name = "only opened"
+expect = 0
+  [[example.event]]
+  time = "2024-01-15T08:30:05Z"
+  connection = "c"
+  http = { status = 101 }
+"#,
+    )
+    .unwrap();
+    let app = dir.path().join("app.log");
+    std::fs::write(
+        &app,
+        "2024-01-15T00:30:05.012 info: Microsoft.AspNetCore.Hosting.Diagnostics[1]\n      Request starting HTTP/1.1 POST http://contoso-app.azurewebsites.net/chat/negotiate?negotiateVersion=1 - text/plain;charset=UTF-8 0\n\
+         2024-01-15T00:35:41.400 fail: Microsoft.Azure.SignalR.ServiceConnection[24]\n      Error processing the connection ctok-1.\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec!["--rules".into(), dir.path().into()];
+        args.extend(extra.iter().map(Into::into));
+        args.push(repo(HAR).into());
+        args.push(app.clone().into());
+        let run = parse_json(args, None);
+        run.json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "opened-then-failed")
+            .cloned()
+    };
+    let found = run(&[]).expect("found on the aligned clock");
+    assert_eq!(found["count"], 1);
+    let occ = &found["occurrences"][0];
+    assert_eq!(
+        (occ["input"].as_u64(), occ["line"].as_u64()),
+        (Some(1), Some(3))
+    );
+    assert_eq!(occ["fields"]["connection"], "ctok-1");
+    assert_eq!(occ["fields"]["opened_to_failed"], "5m36s");
+    // Its evidence cites both inputs.
+    let evidence: Vec<(u64, u64)> = occ["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["input"].as_u64().unwrap(), e["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(evidence, [(0, 3), (1, 3)]);
+    assert!(
+        run(&["--offset", "app.log=0s"]).is_none(),
+        "eight hours apart"
+    );
+}

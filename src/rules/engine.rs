@@ -111,6 +111,32 @@ impl Hit {
         self.time
     }
 
+    /// The hit as one of several inputs' merged on the aligned clock: its
+    /// line carries the input above [`INPUT_SHIFT`] bits (see
+    /// [`split_line`]), its time is moved by `offset_nanos` (to UTC when
+    /// moved at all).
+    pub fn relocated(&self, input: usize, offset_nanos: i128) -> Hit {
+        let mut h = self.clone();
+        h.shift((input as u64) << INPUT_SHIFT);
+        if offset_nanos != 0
+            && let Some(t) = h.time
+        {
+            let (s, n) = t.sort_key();
+            let at = i128::from(s) * 1_000_000_000 + i128::from(n) + offset_nanos;
+            let moved = i64::try_from(at.div_euclid(1_000_000_000))
+                .ok()
+                .and_then(|secs| {
+                    chrono::DateTime::from_timestamp(secs, at.rem_euclid(1_000_000_000) as u32)
+                })
+                .map(|d| Timestamp::instant(d.naive_utc(), 0));
+            h.time = moved;
+            if let Some(f) = &mut h.full {
+                f.event.time = moved;
+            }
+        }
+        h
+    }
+
     /// Moves the hit down by `lines` (a later chunk's hits).
     fn shift(&mut self, lines: u64) {
         self.line += lines;
@@ -177,6 +203,17 @@ pub struct Kept {
     chunk: (usize, usize),
     /// The first entry of `found` not yet passed.
     cursor: usize,
+}
+
+/// Where a relocated hit keeps its input in its line number.
+pub const INPUT_SHIFT: u32 = 40;
+
+/// The input and the line of a relocated hit's line number.
+pub fn split_line(line: u64) -> (usize, u64) {
+    (
+        (line >> INPUT_SHIFT) as usize,
+        line & ((1 << INPUT_SHIFT) - 1),
+    )
 }
 
 /// Texts of kept events are cut to this many bytes.
@@ -369,6 +406,15 @@ impl Engine {
             point_fields,
             drops: true,
         }
+    }
+
+    /// Whether rule `rule` is a sequence with a join key: one whose steps
+    /// may come from different inputs.
+    pub fn joins_across(&self, rule: usize) -> bool {
+        matches!(
+            self.rules.rules.get(rule).map(|r| &r.form),
+            Some(Form::Sequence { key: Some(_), .. })
+        )
     }
 
     /// The engine without the dropped-connections analysis: no points are

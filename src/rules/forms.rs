@@ -209,6 +209,53 @@ fn points(
         .collect()
 }
 
+/// Runs the sequence rule `index` over the hits of several inputs at once,
+/// on the aligned clock, so that its steps may come from different inputs
+/// (a negotiate in the browser's HAR, a drop in the app log). `parts` are
+/// (input, format, kept, clock offset); `end` is the latest aligned time
+/// of them (absent steps pass there). Every occurrence is returned, with
+/// its input and line as the inputs number them.
+pub fn correlate_across(
+    engine: &Engine,
+    index: usize,
+    parts: &[(usize, &'static str, &Kept, i128)],
+    end: Option<Timestamp>,
+) -> Vec<Occurrence> {
+    let rule = &engine.rules.rules[index];
+    let mut merged: Vec<(Slot, super::engine::PredHits)> = Vec::new();
+    for (p, pred) in engine.preds.iter().enumerate() {
+        if pred.rule != index {
+            continue;
+        }
+        let mut all = super::engine::PredHits::default();
+        for (input, _, kept, offset) in parts {
+            let h = &kept.preds[p];
+            all.count += h.count;
+            all.hits
+                .extend(h.hits.iter().map(|hit| hit.relocated(*input, *offset)));
+        }
+        merged.push((pred.slot, all));
+    }
+    let refs: Vec<(Slot, &super::engine::PredHits)> = merged.iter().map(|(s, h)| (*s, h)).collect();
+    let cx = Cx {
+        input: 0,
+        format: parts.first().map_or("", |p| p.1),
+        end,
+        max: usize::MAX,
+    };
+    let mut out = run(&cx, index, rule, &refs);
+    if !out.occurrences.is_empty() {
+        add_evidence(&cx, rule, &refs, &mut out.occurrences);
+    }
+    for o in &mut out.occurrences {
+        (o.input, o.line) = super::engine::split_line(o.line);
+        for e in &mut o.evidence {
+            (e.input, e.line) = super::engine::split_line(e.line);
+        }
+    }
+    out.occurrences
+}
+
 struct Cx {
     input: usize,
     format: &'static str,

@@ -16,6 +16,13 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
+/// A report time with a date, with its sort key.
+fn dated(t: &Option<String>) -> Option<((i64, u32), &str)> {
+    let s = t.as_deref()?;
+    let parsed = crate::time::parse(s).filter(|p| p.has_date)?;
+    Some((parsed.sort_key(), s))
+}
+
 /// Renders the summary.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -36,16 +43,22 @@ pub fn render(report: &Report) -> String {
         "## Azure SignalR troubleshooting summary (asrs-logscan {})\n",
         report.tool.version
     );
-    let firsts = report.inputs.iter().filter_map(|i| i.first.as_deref());
-    let lasts = report.inputs.iter().filter_map(|i| i.last.as_deref());
-    if let (Some(a), Some(b)) = (firsts.min(), lasts.max()) {
+    // The earliest and latest dated times (times of day alone and the
+    // inputs' different clocks make this a rough frame, said so).
+    let first = report.inputs.iter().filter_map(|i| dated(&i.first)).min();
+    let last = report.inputs.iter().filter_map(|i| dated(&i.last)).max();
+    if let (Some((_, a)), Some((_, b))) = (first, last) {
         let _ = writeln!(out, "**Time frame:** {a} – {b} (as the inputs give it)\n");
     }
     let _ = writeln!(out, "**Inputs:**\n");
     for (i, input) in report.inputs.iter().enumerate() {
+        let records = match input.records {
+            1 => "1 record".to_string(),
+            n => format!("{n} records"),
+        };
         let what = match (input.format, &input.error) {
-            (Some(f), None) => format!("{f}, {} records", input.records),
-            (Some(f), Some(e)) => format!("{f}, {} records; {}", input.records, cell(e)),
+            (Some(f), None) => format!("{f}, {records}"),
+            (Some(f), Some(e)) => format!("{f}, {records}; {}", cell(e)),
             (None, Some(e)) => format!("not read: {}", cell(e)),
             (None, None) => "not read".to_string(),
         };

@@ -203,7 +203,8 @@ pub fn build(report: &Report, filter: &Filter) -> Timeline {
     entries.sort_by_key(|e| (e.aligned.is_none(), e.aligned, e.input, e.line));
     let mut notes = Vec::new();
     for (i, input) in report.inputs.iter().enumerate() {
-        if input.records > 0 && !input.has_timestamps {
+        let listed = entries.iter().any(|e| e.input == i);
+        if listed && !input.has_timestamps {
             notes.push(if placed_inputs.contains(&i) {
                 format!(
                     "{}: no timestamps; placed by the connection ids it shares with timed inputs (each entry at the last shared one before it, in its own order)",

@@ -33,8 +33,9 @@ pub struct AnalyzeOptions {
     pub input: usize,
     /// The rules to run (none when `None`).
     pub engine: Option<Arc<Engine>>,
-    /// Keep what the keyed sequence rules kept, to run them again across
-    /// inputs (set by [`analyze`] when there is more than one input).
+    /// There is more than one input (set by [`analyze`]): keep what the
+    /// keyed sequence rules kept, to run them again across inputs, and the
+    /// negotiate requests that line the inputs' clocks up.
     pub keep_sequences: bool,
 }
 
@@ -477,7 +478,9 @@ fn collectors<'e>(
     format: Format,
 ) -> (Summary, RuleCollector<'e>) {
     (
-        Summary,
+        Summary {
+            anchors: opts.keep_sequences,
+        },
         RuleCollector {
             engine,
             input: opts.input,

@@ -14,7 +14,12 @@ use std::hash::{BuildHasherDefault, Hasher};
 const RECENT: usize = 8;
 
 /// Collects an [`InputSummary`].
-pub struct Summary;
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Summary {
+    /// Also keep negotiate requests as clock anchors (only worth it when
+    /// there is another input to line up with).
+    pub anchors: bool,
+}
 
 /// Counts over one input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,8 +47,9 @@ pub struct InputSummary {
     pub anchors: Vec<(String, Timestamp)>,
 }
 
-/// How many anchors an input keeps (the first ones).
-const MAX_ANCHORS: usize = 10_000;
+/// How many anchors an input keeps (the first ones): plenty to agree on
+/// an offset, few enough to cost nothing on a long log.
+const MAX_ANCHORS: usize = 1_000;
 
 /// The path of a negotiate request this event shows, if it shows one: a
 /// captured `POST …/negotiate` to the app (not the service's), or the
@@ -59,6 +65,7 @@ fn negotiate_anchor<'e>(event: &'e Event<'_>) -> Option<std::borrow::Cow<'e, str
             ok.then_some(std::borrow::Cow::Owned(path))
         }
         "Microsoft.AspNetCore.Hosting.Diagnostics" => {
+            memchr::memmem::find(event.message.as_bytes(), b"/negotiate")?;
             let rest = event.message.strip_prefix("Request starting ")?;
             let mut words = rest.split(' ');
             let (_, method, url) = (words.next()?, words.next()?, words.next()?);
@@ -181,7 +188,8 @@ impl Collector for Summary {
             acc.count_category(cat);
         }
         if let Some(t) = event.time {
-            if acc.anchors.len() < MAX_ANCHORS
+            if self.anchors
+                && acc.anchors.len() < MAX_ANCHORS
                 && let Some(path) = negotiate_anchor(event)
             {
                 acc.anchors.push((path.into_owned(), t));
@@ -233,22 +241,22 @@ mod tests {
 
     #[test]
     fn categories_and_range_survive_runs_and_appends() {
-        let mut a = Summary.start();
+        let mut a = Summary::default().start();
         for (c, t) in [
             ("A", "10:00:02"),
             ("A", "10:00:01"),
             ("B", "10:00:03"),
             ("A", "10:00:04"),
         ] {
-            Summary.event(&mut a, &ev(c, t));
+            Summary::default().event(&mut a, &ev(c, t));
         }
         assert_eq!(a.categories(), vec![("A", 3), ("B", 1)]);
-        let mut b = Summary.start();
-        Summary.event(&mut b, &ev("B", "09:59:59"));
-        Summary.event(&mut b, &ev("B", "10:00:00"));
-        let mut total = Summary.start();
-        Summary.append(&mut total, a, 0);
-        Summary.append(&mut total, b, 4);
+        let mut b = Summary::default().start();
+        Summary::default().event(&mut b, &ev("B", "09:59:59"));
+        Summary::default().event(&mut b, &ev("B", "10:00:00"));
+        let mut total = Summary::default().start();
+        Summary::default().append(&mut total, a, 0);
+        Summary::default().append(&mut total, b, 4);
         assert_eq!(total.categories(), vec![("A", 3), ("B", 3)]);
         assert_eq!(total.first.unwrap().to_string(), "09:59:59");
         assert_eq!(total.last.unwrap().to_string(), "10:00:04");
@@ -257,10 +265,10 @@ mod tests {
 
     #[test]
     fn more_categories_than_recent_slots_are_all_counted() {
-        let mut a = Summary.start();
+        let mut a = Summary::default().start();
         for round in 0..3 {
             for i in 0..RECENT + 3 {
-                Summary.event(&mut a, &ev(&format!("C{i:02}"), "10:00:00"));
+                Summary::default().event(&mut a, &ev(&format!("C{i:02}"), "10:00:00"));
             }
             assert_eq!(a.categories().len(), RECENT + 3, "round {round}");
         }

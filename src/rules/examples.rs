@@ -61,7 +61,7 @@ pub fn run_rule(rule: &Rule) -> Vec<ExampleResult> {
                                 text.as_bytes(),
                                 parser,
                                 &ScanOptions::default(),
-                                &(Summary, collector),
+                                &(Summary::default(), collector),
                             )
                             .acc
                         }
@@ -69,7 +69,7 @@ pub fn run_rule(rule: &Rule) -> Vec<ExampleResult> {
                         // example's expectation reports the mismatch.
                         None => crate::analyze::collect_capture(
                             &crate::parse::har::parse(text).unwrap_or_default().events,
-                            &(Summary, collector),
+                            &(Summary::default(), collector),
                         ),
                     };
                     (kept, format.name(), summary.last)

@@ -171,3 +171,22 @@ expect = 0
         "eight hours apart"
     );
 }
+
+/// Unrelated inputs are not lined up: a log whose negotiate requests are
+/// weeks away from the capture's, and captures (absolute times) among
+/// themselves.
+#[test]
+fn unrelated_inputs_keep_their_clocks() {
+    let run = parse_json(
+        [
+            repo(HAR),
+            repo("fixtures/scenarios/healthy-with-startup-retry.log"),
+            repo("fixtures/captures/dotnet-429.saz"),
+        ],
+        None,
+    );
+    for i in 0..3 {
+        assert!(run.input(i)["clock_offset"].is_null(), "{}", run.input(i));
+    }
+    assert!(!run.notes().contains("times shifted"), "{}", run.notes());
+}

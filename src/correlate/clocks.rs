@@ -1,19 +1,27 @@
 //! Lining up the inputs' clocks. Each input's times are compared as given
 //! (after `--tz`) unless its offset to the others is known: set with
-//! `--offset FILE=±DURATION`, or estimated from evidence two inputs share —
-//! the same negotiate request seen by the browser (HAR, SAZ) and by the app
-//! server's hosting log.
+//! `--offset FILE=±DURATION`, or, for a log, estimated from evidence it
+//! shares with a capture — the same negotiate request seen by the browser
+//! (HAR, SAZ: absolute times, the reference) and by the app server's
+//! hosting log.
 //!
 //! The estimate: every pair of same-path negotiate requests proposes an
 //! offset; the largest group of proposals within [`AGREE_NANOS`] of each
-//! other wins and its median is the offset. One shared request is enough
-//! to estimate, and the report says how many there were.
+//! other wins and its median is the offset. It is believed when it is
+//! within a day's time zones ([`MAX_OFFSET_NANOS`]) and at least half the
+//! requests of the sparser input agree — so one shared request can do, but
+//! two unrelated captures that merely use the same hub path do not line up.
+//! The report says how many requests agreed.
 
 use crate::analyze::InputResult;
 use crate::parse::Format;
 
 /// Proposals this close together agree (network and logging delays).
 const AGREE_NANOS: i128 = 2_000_000_000;
+
+/// The largest offset believed: time zones differ by at most 14 hours; an
+/// estimate beyond that pairs captures of different days, not one session.
+const MAX_OFFSET_NANOS: i128 = 15 * 3600 * 1_000_000_000;
 
 /// How an input's clock relates to the reference input's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,26 +49,25 @@ pub fn align(results: &[InputResult], manual: &[(usize, i128)]) -> Vec<Option<Cl
             });
         }
     }
-    // The reference: a capture if there is one (browsers keep UTC), else
-    // the first input with anchors.
+    // The reference is a capture: browsers and Fiddler write absolute
+    // times. Other captures need no estimate; logs are lined up with it.
     let with_anchors = |i: &usize| !results[*i].summary.anchors.is_empty();
-    let capture = |i: &usize| matches!(results[*i].format, Some(Format::Har | Format::Saz));
+    let capture = |i: usize| matches!(results[i].format, Some(Format::Har | Format::Saz));
     let Some(reference) = (0..results.len())
         .filter(with_anchors)
-        .find(capture)
-        .or_else(|| (0..results.len()).find(with_anchors))
+        .find(|i| capture(*i))
     else {
         return clocks;
     };
     let base = clocks[reference].as_ref().map_or(0, |c| c.offset_nanos);
     for (i, r) in results.iter().enumerate() {
-        if i == reference || clocks[i].is_some() || r.summary.anchors.is_empty() {
+        if capture(i) || clocks[i].is_some() || r.summary.anchors.is_empty() {
             continue;
         }
         let mut proposals: Vec<i128> = Vec::new();
         for (path, t) in &r.summary.anchors {
             for (ref_path, rt) in &results[reference].summary.anchors {
-                if path == ref_path {
+                if path == ref_path && t.has_date && rt.has_date {
                     proposals.push(nanos(*rt) + base - nanos(*t));
                 }
             }
@@ -81,6 +88,16 @@ pub fn align(results: &[InputResult], manual: &[(usize, i128)]) -> Vec<Option<Cl
         }
         let agreeing = &proposals[best.0..best.1];
         let offset = agreeing[agreeing.len() / 2];
+        // Believed only when within a day's time zones and when most of the
+        // requests the sparser input saw agree on it.
+        let sparser = r
+            .summary
+            .anchors
+            .len()
+            .min(results[reference].summary.anchors.len());
+        if offset.abs() > MAX_OFFSET_NANOS || agreeing.len() * 2 < sparser {
+            continue;
+        }
         let name = |r: &InputResult| {
             r.path
                 .rsplit(['/', '\\'])

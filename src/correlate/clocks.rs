@@ -98,13 +98,7 @@ pub fn align(results: &[InputResult], manual: &[(usize, i128)]) -> Vec<Option<Cl
         if offset.abs() > MAX_OFFSET_NANOS || agreeing.len() * 2 < sparser {
             continue;
         }
-        let name = |r: &InputResult| {
-            r.path
-                .rsplit(['/', '\\'])
-                .next()
-                .unwrap_or(&r.path)
-                .to_string()
-        };
+        let name = |r: &InputResult| crate::report::file_name(&r.path).to_string();
         let n = agreeing.len();
         clocks[i] = Some(Clock {
             offset_nanos: offset,

@@ -147,7 +147,7 @@ pub fn examine(results: &[InputResult]) -> Doctor {
         let client_cats = cats
             .iter()
             .any(|(c, _)| c.contains("SignalR.Client") || c.contains("Http.Connections.Client"));
-        let name = r.path.rsplit(['/', '\\']).next().unwrap_or(&r.path);
+        let name = super::file_name(&r.path);
         if is_log(format) {
             if sdk {
                 have.server_log = true;

@@ -89,25 +89,12 @@ fn key(d: &Drop) -> (&'static str, Option<CauseKey<'_>>, &str) {
 }
 
 /// Renders the table, or nothing when no drop was found.
-pub(super) fn render(
-    out: &mut String,
-    report: &Report,
-    width: u16,
-    short: &dyn Fn(&str) -> String,
-) {
+pub(super) fn render(out: &mut String, report: &Report, width: u16) {
     if report.drops.is_empty() {
         return;
     }
     let groups = groups(report);
-    let name = |i: usize| {
-        report.inputs.get(i).map_or_else(
-            || format!("input {i}"),
-            |x| {
-                let p = short(&x.path);
-                p.rsplit(['/', '\\']).next().unwrap_or(&p).to_string()
-            },
-        )
-    };
+    let name = |i: usize| report.input_name(i);
     let mut t = super::table::new_table(width, &["when", "dropped", "likely cause", "lines"]);
     for g in groups.iter().take(SHOWN_GROUPS) {
         let first = g.drops[0];

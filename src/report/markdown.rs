@@ -26,18 +26,7 @@ fn dated(t: &Option<String>) -> Option<((i64, u32), &str)> {
 /// Renders the summary.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let name = |i: usize| {
-        report.inputs.get(i).map_or_else(
-            || format!("input {i}"),
-            |x| {
-                x.path
-                    .rsplit(['/', '\\'])
-                    .next()
-                    .unwrap_or(&x.path)
-                    .to_string()
-            },
-        )
-    };
+    let name = |i: usize| report.input_name(i);
     let _ = writeln!(
         out,
         "## Azure SignalR troubleshooting summary (asrs-logscan {})\n",

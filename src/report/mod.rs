@@ -21,6 +21,11 @@ use crate::time::Timestamp;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// The file name of a path as the report names inputs (either separator).
+pub fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
 /// The schema name written into every JSON report.
 pub const SCHEMA: &str = "asrs-logscan/report/v1";
 
@@ -288,6 +293,13 @@ impl Report {
             doctor,
             offsets: shift,
         }
+    }
+
+    /// Input `i` by its file name (`input 3` when there is none such).
+    pub fn input_name(&self, i: usize) -> String {
+        self.inputs
+            .get(i)
+            .map_or_else(|| format!("input {i}"), |x| file_name(&x.path).to_string())
     }
 
     /// Keeps only what passes `filter` (`--since`, `--until`,

@@ -115,7 +115,7 @@ pub(super) fn for_input(i: usize, r: &InputResult) -> Vec<Note> {
             format!("{path}: the record at line {line} is cut off by the end of the input"),
         ));
     }
-    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let name = super::file_name(path);
     if r.summary.naive > 0 {
         out.push(note(
             "warning",

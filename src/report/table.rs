@@ -13,7 +13,7 @@ pub fn render(report: &Report, width: u16, doctor: bool) -> String {
     let mut out = String::new();
     let prefix = common_dir(report.inputs.iter().map(|i| i.path.as_str()));
     let short = |p: &str| p[prefix.len()..].to_string();
-    super::drops_table::render(&mut out, report, width, &short);
+    super::drops_table::render(&mut out, report, width);
     findings(&mut out, report, width, &short);
     if !report.connections.is_empty() {
         let _ = writeln!(
@@ -227,7 +227,7 @@ fn connections_table(report: &Report, width: u16, short: &dyn Fn(&str) -> String
         let statuses: Vec<String> = c.statuses.iter().map(u16::to_string).collect();
         let entry = if report.inputs.len() > 1 {
             // The file name is enough to tell captures apart in a narrow column.
-            let name = input.rsplit(['/', '\\']).next().unwrap_or(&input);
+            let name = super::file_name(&input);
             format!("{name}:{}", c.line)
         } else {
             c.line.to_string()

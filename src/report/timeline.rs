@@ -292,18 +292,7 @@ fn utc(nanos: i128) -> Option<String> {
 /// The timeline as text, one line per entry.
 pub fn render(t: &Timeline, report: &Report) -> String {
     let mut out = String::new();
-    let name = |i: usize| {
-        report.inputs.get(i).map_or_else(
-            || format!("input {i}"),
-            |x| {
-                x.path
-                    .rsplit(['/', '\\'])
-                    .next()
-                    .unwrap_or(&x.path)
-                    .to_string()
-            },
-        )
-    };
+    let name = |i: usize| report.input_name(i);
     for e in &t.entries {
         let when = match (&e.aligned_time, &e.time, &e.placed) {
             (Some(a), Some(own), _) => format!("{a} (own clock {own})"),

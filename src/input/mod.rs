@@ -138,14 +138,24 @@ fn walk(dir: &Path, out: &mut Vec<InputSpec>) {
     }
 }
 
-/// Adds a file, or one input per member when it is a zip archive.
+/// Adds a file, or one input per member when it is a zip archive of
+/// files (a Fiddler `.saz`, or a zip whose directory is damaged, stays one
+/// input: the SAZ parser reads it whole, salvaging what it can).
 fn add_file(path: &Path, display: String, named: bool, out: &mut Vec<InputSpec>) {
     let mut magic = [0u8; 4];
     let is_zip = File::open(path)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok()
         && magic == ZIP_MAGIC;
-    if !is_zip {
+    let members = is_zip
+        .then(|| {
+            File::open(path)
+                .ok()
+                .and_then(|f| zip::ZipArchive::new(f).ok())
+        })
+        .flatten()
+        .filter(|a| !is_fiddler_archive(a));
+    let Some(mut archive) = members else {
         out.push(InputSpec {
             path: display,
             origin: Origin::File(path.to_path_buf()),
@@ -153,24 +163,6 @@ fn add_file(path: &Path, display: String, named: bool, out: &mut Vec<InputSpec>)
             found_in: None,
         });
         return;
-    }
-    let opened = File::open(path)
-        .map_err(|e| io_reason(&e))
-        .and_then(|f| zip::ZipArchive::new(f).map_err(|e| format!("corrupt zip archive: {e}")));
-    let mut archive = match opened {
-        Ok(a) if !is_fiddler_archive(&a) => a,
-        // A Fiddler archive is one capture, read whole by its parser; so is
-        // a zip whose directory is damaged, which that parser salvages
-        // (or reports as corrupt).
-        _ => {
-            out.push(InputSpec {
-                path: display,
-                origin: Origin::File(path.to_path_buf()),
-                named,
-                found_in: None,
-            });
-            return;
-        }
     };
     let before = out.len();
     for index in 0..archive.len() {

@@ -42,8 +42,9 @@ pub struct InputSummary {
     pub last: Option<Timestamp>,
     /// Recently seen categories and their counts, not yet in `categories`.
     recent: Vec<(String, u64)>,
-    /// Negotiate requests seen, as (path, time): evidence another input
-    /// may share, to estimate the clock offset between them.
+    /// Evidence another input may share, as (key, time): negotiate
+    /// requests and client connections (see `anchor`), to estimate the
+    /// clock offset between inputs.
     pub anchors: Vec<(String, Timestamp)>,
 }
 
@@ -51,18 +52,25 @@ pub struct InputSummary {
 /// an offset, few enough to cost nothing on a long log.
 const MAX_ANCHORS: usize = 1_000;
 
-/// The path of a negotiate request this event shows, if it shows one: a
-/// captured `POST …/negotiate` to the app (not the service's), or the
-/// ASP.NET Core hosting line `Request starting HTTP/1.1 POST http://…/negotiate?…`.
-fn negotiate_anchor<'e>(event: &'e Event<'_>) -> Option<std::borrow::Cow<'e, str>> {
-    match event.category.as_deref()? {
+/// Evidence another input may share, as a key: `negotiate PATH` for a
+/// negotiate request (a captured `POST …/negotiate` to the app, or the
+/// ASP.NET Core hosting line `Request starting HTTP/1.1 POST
+/// http://…/negotiate?…`), `connection ID` for a client connection (the
+/// service's negotiate reply in a capture names it; the SDK logs
+/// `Connection ID started.` when it connects).
+fn anchor(event: &Event<'_>) -> Option<String> {
+    let category = event.category.as_deref()?;
+    match category {
         "http" => {
             let field = |n: &str| event.field(n).map(|v| v.to_text());
             let path = field("http.path")?;
+            if let Some(id) = field("connection_id") {
+                return Some(format!("connection {id}"));
+            }
             let ok = field("http.method").as_deref() == Some("POST")
                 && path.ends_with("/negotiate")
                 && !field("http.host")?.ends_with(".service.signalr.net");
-            ok.then_some(std::borrow::Cow::Owned(path))
+            ok.then(|| format!("negotiate {path}"))
         }
         "Microsoft.AspNetCore.Hosting.Diagnostics" => {
             memchr::memmem::find(event.message.as_bytes(), b"/negotiate")?;
@@ -71,7 +79,15 @@ fn negotiate_anchor<'e>(event: &'e Event<'_>) -> Option<std::borrow::Cow<'e, str
             let (_, method, url) = (words.next()?, words.next()?, words.next()?);
             let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
             let path = after_scheme[after_scheme.find('/')?..].split('?').next()?;
-            (method == "POST" && path.ends_with("/negotiate")).then(|| path.into())
+            (method == "POST" && path.ends_with("/negotiate")).then(|| format!("negotiate {path}"))
+        }
+        c if c.contains("Azure.SignalR") => {
+            let id = event
+                .message
+                .trim_end()
+                .strip_prefix("Connection ")?
+                .strip_suffix(" started.")?;
+            (!id.contains(' ')).then(|| format!("connection {id}"))
         }
         _ => None,
     }
@@ -190,9 +206,9 @@ impl Collector for Summary {
         if let Some(t) = event.time {
             if self.anchors
                 && acc.anchors.len() < MAX_ANCHORS
-                && let Some(path) = negotiate_anchor(event)
+                && let Some(key) = anchor(event)
             {
-                acc.anchors.push((path.into_owned(), t));
+                acc.anchors.push((key, t));
             }
             acc.timed += 1;
             if !t.has_date {

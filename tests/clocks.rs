@@ -190,3 +190,27 @@ fn unrelated_inputs_keep_their_clocks() {
     }
     assert!(!run.notes().contains("times shifted"), "{}", run.notes());
 }
+
+/// Without a hosting log, the client connection the service's negotiate
+/// reply names (in a Fiddler capture) and the SDK's "Connection … started."
+/// line line the clocks up.
+#[test]
+fn a_shared_connection_id_lines_the_clocks_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("sdk.log");
+    std::fs::write(
+        &app,
+        "2024-01-15T00:30:13.700 info: Microsoft.Azure.SignalR.ServiceConnection[11]\n      Connection cid-connTokB started.\n",
+    )
+    .unwrap();
+    let run = parse_json(
+        [repo("fixtures/captures/dotnet-late-connect.saz"), app],
+        None,
+    );
+    let input = run.input(1);
+    assert_eq!(input["clock_offset"], "+7h59m59.601s", "{input}");
+    assert_eq!(
+        input["clock_basis"],
+        "estimated from 1 client connection seen in both sdk.log and dotnet-late-connect.saz"
+    );
+}

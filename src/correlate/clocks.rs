@@ -64,18 +64,22 @@ pub fn align(results: &[InputResult], manual: &[(usize, i128)]) -> Vec<Option<Cl
         if capture(i) || clocks[i].is_some() || r.summary.anchors.is_empty() {
             continue;
         }
-        let mut proposals: Vec<i128> = Vec::new();
-        for (path, t) in &r.summary.anchors {
-            for (ref_path, rt) in &results[reference].summary.anchors {
-                if path == ref_path && t.has_date && rt.has_date {
-                    proposals.push(nanos(*rt) + base - nanos(*t));
+        // (offset, kind of evidence), by offset.
+        let mut proposed: Vec<(i128, &str)> = Vec::new();
+        for (key, t) in &r.summary.anchors {
+            for (ref_key, rt) in &results[reference].summary.anchors {
+                if key == ref_key && t.has_date && rt.has_date {
+                    let kind = key.split(' ').next().unwrap_or("");
+                    proposed.push((nanos(*rt) + base - nanos(*t), kind));
                 }
             }
         }
-        if proposals.is_empty() {
+        if proposed.is_empty() {
             continue;
         }
-        proposals.sort_unstable();
+        proposed.sort_unstable();
+        let proposals: Vec<i128> = proposed.iter().map(|p| p.0).collect();
+        let kinds: Vec<&str> = proposed.iter().map(|p| p.1).collect();
         // The widest run of proposals that agree.
         let (mut best, mut start) = ((0, 0), 0);
         for end in 0..proposals.len() {
@@ -99,12 +103,26 @@ pub fn align(results: &[InputResult], manual: &[(usize, i128)]) -> Vec<Option<Cl
             continue;
         }
         let name = |r: &InputResult| crate::report::file_name(&r.path).to_string();
-        let n = agreeing.len();
+        let count = |kind: &str, one: &str, many: &str| {
+            let n = kinds[best.0..best.1].iter().filter(|k| **k == kind).count();
+            match n {
+                0 => None,
+                1 => Some(format!("1 {one}")),
+                n => Some(format!("{n} {many}")),
+            }
+        };
+        let what: Vec<String> = [
+            count("negotiate", "negotiate request", "negotiate requests"),
+            count("connection", "client connection", "client connections"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         clocks[i] = Some(Clock {
             offset_nanos: offset,
             basis: format!(
-                "estimated from {n} negotiate request{} seen in both {} and {}",
-                if n == 1 { "" } else { "s" },
+                "estimated from {} seen in both {} and {}",
+                what.join(" and "),
                 name(r),
                 name(&results[reference])
             ),

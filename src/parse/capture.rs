@@ -182,6 +182,10 @@ pub fn events(c: Captured<'_>) -> (Vec<Event<'_>>, Exchange) {
     {
         fields.push(("connection".into(), owned(id)));
     }
+    // The connection id is what the app server's SDK logs the connection by.
+    if let Some(id) = reply.as_ref().and_then(|r| r.connection_id.as_ref()) {
+        fields.push(("connection_id".into(), owned(id)));
+    }
     let level = match (status, error) {
         (_, Some(e)) if e != "net::ERR_ABORTED" => Level::Error,
         (Some(s), _) if s >= 500.0 || s <= 0.0 => Level::Error,

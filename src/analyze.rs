@@ -202,6 +202,9 @@ pub struct InputResult {
     pub capture: Option<CaptureFacts>,
     /// What the keyed sequence rules kept, for the run across inputs.
     pub sequences: Option<Kept>,
+    /// How this input's clock lines up with the others (set by
+    /// [`analyze`]; `None`: its times are compared as given).
+    pub aligned: Option<crate::correlate::clocks::Clock>,
 }
 
 /// What a capture (HAR, SAZ) holds, beyond its events.
@@ -231,9 +234,14 @@ pub fn analyze(specs: &[InputSpec], opts: &AnalyzeOptions) -> Vec<InputResult> {
             analyze_one(s, &mine)
         })
         .collect();
+    // The clocks are lined up once, here: the joint sequence run, the
+    // drops and the report all use them.
+    let clocks = crate::correlate::clocks::align(&results, &opts.clocks.offsets_of(&paths));
+    for (r, c) in results.iter_mut().zip(clocks) {
+        r.aligned = c;
+    }
     if let Some(engine) = &opts.engine {
-        let offsets = opts.clocks.offsets_of(&paths);
-        across(engine, &mut results, &offsets);
+        across(engine, &mut results);
     }
     let mut dirs: Vec<&str> = specs.iter().filter_map(|s| s.found_in.as_deref()).collect();
     dirs.dedup();
@@ -519,8 +527,7 @@ fn finish(
 /// inputs. The rule's per-input outcomes are replaced by the occurrences
 /// of the joint run, each counted in the input of its last step. Nothing
 /// changes when at most one input holds the rule's hits.
-fn across(engine: &Engine, results: &mut [InputResult], manual: &[(usize, i128)]) {
-    let clocks = crate::correlate::clocks::align(results, manual);
+fn across(engine: &Engine, results: &mut [InputResult]) {
     for rule in (0..engine.len()).filter(|&r| engine.joins_across(r)) {
         let parts: Vec<(usize, &'static str, &Kept, i128)> = results
             .iter()
@@ -532,7 +539,7 @@ fn across(engine: &Engine, results: &mut [InputResult], manual: &[(usize, i128)]
                     .iter()
                     .enumerate()
                     .any(|(p, pred)| pred.rule == rule && !kept.preds[p].hits.is_empty());
-                let offset = clocks[i].as_ref().map_or(0, |c| c.offset_nanos);
+                let offset = r.aligned.as_ref().map_or(0, |c| c.offset_nanos);
                 has_hits.then(|| (i, r.format.map_or("", Format::name), kept, offset))
             })
             .collect();

@@ -48,8 +48,7 @@ fn scan(args: ScanArgs, timeline: bool) -> Result<u8> {
         .map_err(|e| anyhow!("--tz/--date/--offset: {e}"))?;
     let filter = filter(&args)?;
     let results = analyze::analyze(&specs, &opts);
-    let offsets = opts.clocks.offsets_of(&paths);
-    let mut report = Report::build(&results, Some(&engine), args.max_occurrences, &offsets);
+    let mut report = Report::build(&results, Some(&engine), args.max_occurrences);
     if timeline {
         let t = report::timeline::build(&report, &filter);
         let text = if args.json {

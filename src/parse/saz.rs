@@ -156,10 +156,10 @@ fn session(archive: &mut Archive<'_>, number: u64, files: &Session) -> SessionRe
             }
         }
     };
-    let request = read(files.request).and_then(|r| http::Message::parse(&r));
+    let request = read(files.request).and_then(http::Message::parse);
     let response = read(files.response)
         .filter(|r| !r.is_empty())
-        .and_then(|r| http::Message::parse(&r));
+        .and_then(http::Message::parse);
     let meta = read(files.metadata)
         .map(|m| metadata::Metadata::parse(&String::from_utf8_lossy(&m)))
         .unwrap_or_default();

@@ -205,25 +205,16 @@ pub struct Note {
 
 impl Report {
     /// Builds the report from analyzed inputs and the rules that ran.
-    /// `offsets` are the `--offset` values by input index.
     pub fn build(
         results: &[InputResult],
         engine: Option<&Engine>,
         max_occurrences: usize,
-        offsets: &[(usize, i128)],
     ) -> Report {
-        let clocks = crate::correlate::clocks::align(results, offsets);
-        let shift: Vec<i128> = clocks
+        let shift: Vec<i128> = results
             .iter()
-            .map(|c| c.as_ref().map_or(0, |c| c.offset_nanos))
+            .map(|r| r.aligned.as_ref().map_or(0, |c| c.offset_nanos))
             .collect();
-        let mut inputs: Vec<InputReport> = results.iter().map(input_report).collect();
-        for (input, clock) in inputs.iter_mut().zip(&clocks) {
-            if let Some(c) = clock {
-                input.clock_offset = Some(crate::correlate::clocks::describe(c.offset_nanos));
-                input.clock_basis = Some(c.basis.clone());
-            }
-        }
+        let inputs: Vec<InputReport> = results.iter().map(input_report).collect();
         let mut notes: Vec<Note> = results
             .iter()
             .enumerate()
@@ -244,13 +235,13 @@ impl Report {
         let findings = engine
             .map(|e| findings(e, results, max_occurrences))
             .unwrap_or_default();
-        for (i, c) in clocks.iter().enumerate() {
-            if let Some(c) = c {
+        for (i, r) in results.iter().enumerate() {
+            if let Some(c) = &r.aligned {
                 notes.push(Note {
                     level: "info",
                     message: format!(
                         "{}: times shifted by {} to line up with the other inputs ({}; --offset FILE=±DURATION overrides)",
-                        results[i].path,
+                        r.path,
                         crate::correlate::clocks::describe(c.offset_nanos),
                         c.basis
                     ),
@@ -471,8 +462,11 @@ fn input_report(r: &InputResult) -> InputReport {
         skipped: r.skipped.clone(),
         naive_timestamps: r.summary.naive,
         time_of_day_timestamps: r.summary.time_only,
-        clock_offset: None,
-        clock_basis: None,
+        clock_offset: r
+            .aligned
+            .as_ref()
+            .map(|c| crate::correlate::clocks::describe(c.offset_nanos)),
+        clock_basis: r.aligned.as_ref().map(|c| c.basis.clone()),
         time_zone: r.clock.zone.map(|z| z.to_string()),
         date: r.clock.date.map(|d| d.to_string()),
     }

@@ -20,15 +20,18 @@ pub(super) struct Message {
     pub start: [String; 3],
     /// Headers in order.
     pub headers: Vec<(String, String)>,
-    /// The body bytes as stored.
-    pub body: Vec<u8>,
+    /// The member's bytes, kept whole: the body is a slice of them (bodies
+    /// are large and seldom decoded, so they are not copied).
+    raw: Vec<u8>,
+    /// Where the body starts in `raw`.
+    body_at: usize,
 }
 
 impl Message {
     /// `None` when the bytes do not start with an HTTP start line.
-    pub(super) fn parse(bytes: &[u8]) -> Option<Message> {
-        let (head, body) = split_head(bytes);
-        let head = String::from_utf8_lossy(head);
+    pub(super) fn parse(raw: Vec<u8>) -> Option<Message> {
+        let body_at = head_end(&raw);
+        let head = String::from_utf8_lossy(&raw[..body_at]);
         let mut lines = head.lines();
         let first = lines.find(|l| !l.trim().is_empty())?;
         let mut parts = first.trim().splitn(3, ' ');
@@ -44,8 +47,14 @@ impl Message {
         Some(Message {
             start,
             headers,
-            body: body.to_vec(),
+            raw,
+            body_at,
         })
+    }
+
+    /// The body bytes as stored.
+    pub(super) fn body(&self) -> &[u8] {
+        &self.raw[self.body_at..]
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -56,13 +65,15 @@ impl Message {
     }
 }
 
-/// The head (up to the blank line) and the body; CRLF or bare LF.
-fn split_head(bytes: &[u8]) -> (&[u8], &[u8]) {
-    let crlf = memchr::memmem::find(bytes, b"\r\n\r\n").map(|i| (i, 4));
-    let lf = memchr::memmem::find(bytes, b"\n\n").map(|i| (i, 2));
-    match [crlf, lf].into_iter().flatten().min_by_key(|(i, _)| *i) {
-        Some((i, n)) => (&bytes[..i], &bytes[i + n..]),
-        None => (bytes, &[]),
+/// Where the body starts: after the blank line that ends the head (CRLF
+/// or bare LF), or at the end when there is none. A bare-LF blank line can
+/// only come before the CRLF one, so the body is never searched.
+fn head_end(bytes: &[u8]) -> usize {
+    let crlf = memchr::memmem::find(bytes, b"\r\n\r\n").map(|i| i + 4);
+    let before = &bytes[..crlf.unwrap_or(bytes.len())];
+    match memchr::memmem::find(before, b"\n\n") {
+        Some(i) => i + 2,
+        None => crlf.unwrap_or(bytes.len()),
     }
 }
 
@@ -79,13 +90,13 @@ pub(super) fn captured(
         Some(r) => {
             let status = r.start[1].parse::<f64>().ok();
             let text = r.start[2].clone();
-            let body = (!r.body.is_empty()).then(|| {
+            let body = (!r.body().is_empty()).then(|| {
                 let chunked = r
                     .header("transfer-encoding")
                     .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
                 let encoding = r.header("content-encoding").unwrap_or("").to_string();
-                let bytes = r.body;
-                Box::new(move || decode_body(&bytes, chunked, &encoding)) as LazyBody<'static>
+                let (raw, at) = (r.raw, r.body_at);
+                Box::new(move || decode_body(&raw[at..], chunked, &encoding)) as LazyBody<'static>
             });
             (status, Some(Cow::Owned(text)), body)
         }
@@ -177,17 +188,18 @@ mod tests {
     #[test]
     fn start_line_headers_and_body() {
         let m = Message::parse(
-            b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nX: a:b\r\n\r\nbody\r\n\r\nmore",
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nX: a:b\r\n\r\nbody\r\n\r\nmore"
+                .to_vec(),
         )
         .unwrap();
         assert_eq!(m.start, ["HTTP/1.1", "404", "Not Found"].map(String::from));
         assert_eq!(m.header("content-type"), Some("text/plain"));
         assert_eq!(m.header("x"), Some("a:b"));
-        assert_eq!(m.body, b"body\r\n\r\nmore");
-        let lf = Message::parse(b"CONNECT host:443 HTTP/1.1\nHost: host:443\n\n").unwrap();
+        assert_eq!(m.body(), b"body\r\n\r\nmore");
+        let lf = Message::parse(b"CONNECT host:443 HTTP/1.1\nHost: host:443\n\n".to_vec()).unwrap();
         assert_eq!(lf.start[1], "host:443");
-        assert!(lf.body.is_empty());
-        assert!(Message::parse(b"").is_none());
+        assert!(lf.body().is_empty());
+        assert!(Message::parse(Vec::new()).is_none());
     }
 
     #[test]

@@ -550,11 +550,7 @@ fn across(engine: &Engine, results: &mut [InputResult]) {
         // The latest time of them all, on the aligned clock.
         let end = parts
             .iter()
-            .filter_map(|(i, _, _, offset)| {
-                let last = results[*i].summary.last?;
-                Some(crate::rules::engine::Hit::compact(0, Some(last)).relocated(0, *offset))
-            })
-            .filter_map(|h| h.time())
+            .filter_map(|(i, _, _, offset)| results[*i].summary.last?.shifted(*offset))
             .max_by_key(|t| t.sort_key());
         let occurrences = forms::correlate_across(engine, rule, &parts, end);
         for i in inputs {

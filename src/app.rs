@@ -118,8 +118,7 @@ fn filter(args: &ScanArgs) -> Result<report::timeline::Filter> {
 fn instant(text: &str, flag: &str) -> Result<i128> {
     let t = asrs_logscan::time::parse(text)
         .ok_or_else(|| anyhow!("{flag} {text}: not a time (use e.g. 2024-01-15T08:30:00Z)"))?;
-    let (s, n) = t.sort_key();
-    Ok(i128::from(s) * 1_000_000_000 + i128::from(n))
+    Ok(t.nanos())
 }
 
 fn load_rules(args: &RuleArgs) -> Result<RuleSet, RuleErrors> {

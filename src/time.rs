@@ -50,6 +50,31 @@ impl Timestamp {
         let secs = self.wall.and_utc().timestamp() - i64::from(self.offset_secs.unwrap_or(0));
         (secs, self.wall.nanosecond())
     }
+
+    /// [`Timestamp::sort_key`] as one number of nanoseconds, for arithmetic
+    /// across inputs (clock offsets, windows).
+    pub fn nanos(&self) -> i128 {
+        let (s, n) = self.sort_key();
+        i128::from(s) * 1_000_000_000 + i128::from(n)
+    }
+
+    /// The UTC instant `nanos` nanoseconds after the epoch.
+    pub fn from_nanos(nanos: i128) -> Option<Timestamp> {
+        let secs = i64::try_from(nanos.div_euclid(1_000_000_000)).ok()?;
+        let sub = nanos.rem_euclid(1_000_000_000) as u32;
+        let t = DateTime::from_timestamp(secs, sub)?;
+        Some(Timestamp::instant(t.naive_utc(), 0))
+    }
+
+    /// This time moved by `offset` nanoseconds (an input's clock lined up
+    /// with the others): itself when `offset` is 0, else the UTC instant.
+    pub fn shifted(self, offset: i128) -> Option<Timestamp> {
+        if offset == 0 {
+            Some(self)
+        } else {
+            Timestamp::from_nanos(self.nanos() + offset)
+        }
+    }
 }
 
 impl PartialOrd for Timestamp {

@@ -105,12 +105,7 @@ fn app_server_rejected_then_negotiate_fails() {
         ],
     );
     let r = parse_json([repo("fixtures/scenarios/server-rejected.log")], None);
-    let neg = r.json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "negotiate-500-not-connected")
-        .unwrap();
+    let neg = r.finding("negotiate-500-not-connected").unwrap();
     let evidence: Vec<u64> = neg["occurrences"][0]["evidence"]
         .as_array()
         .unwrap()
@@ -181,12 +176,7 @@ fn a_service_restart_seen_by_the_app_server() {
         ],
     );
     let r = parse_json([repo("fixtures/scenarios/service-restart.log")], None);
-    let drop = r.json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "server-connection-drop")
-        .unwrap();
+    let drop = r.finding("server-connection-drop").unwrap();
     let occ = &drop["occurrences"][0];
     assert_eq!(
         occ["fields"]["server_connection"],
@@ -239,12 +229,7 @@ fn rule_fields_come_from_the_catalog_in_every_format() {
         ],
         None,
     );
-    let drop = r.json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "server-connection-drop")
-        .unwrap();
+    let drop = r.finding("server-connection-drop").unwrap();
     let by_input: Vec<(u64, &str)> = drop["occurrences"]
         .as_array()
         .unwrap()

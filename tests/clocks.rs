@@ -3,7 +3,7 @@
 //! negotiate request both saw, or by `--offset` — and the browser's drop is
 //! explained by the server connection drop in the app log.
 
-use crate::util::{bin, parse_json, repo};
+use crate::util::{bin, parse_json, repo, rule_dir};
 
 const HAR: &str = "fixtures/captures/signalr-session.har";
 const APP: &str = "fixtures/clocks/app-local.log";
@@ -90,9 +90,8 @@ fn an_offset_given_overrides_the_estimate() {
 /// aligned clock, and not when the clocks are left eight hours apart.
 #[test]
 fn a_sequence_spans_inputs_on_the_aligned_clock() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("opened-then-failed.toml"),
+    let dir = rule_dir(
+        "opened-then-failed.toml",
         r#"id = "opened-then-failed"
 title = "A WebSocket opened in the browser failed on the app server"
 severity = "warning"
@@ -127,8 +126,7 @@ expect = 0
   connection = "c"
   http = { status = 101 }
 "#,
-    )
-    .unwrap();
+    );
     let app = dir.path().join("app.log");
     std::fs::write(
         &app,
@@ -142,12 +140,7 @@ expect = 0
         args.push(repo(HAR).into());
         args.push(app.clone().into());
         let run = parse_json(args, None);
-        run.json["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["rule"] == "opened-then-failed")
-            .cloned()
+        run.finding("opened-then-failed").cloned()
     };
     let found = run(&[]).expect("found on the aligned clock");
     assert_eq!(found["count"], 1);

@@ -1,7 +1,7 @@
 //! Dropped connections: every drop from every side, its causes ranked with
 //! their evidence, the terminal's grouped table and the JSON `drops`.
 
-use crate::util::{bin, parse_json, repo};
+use crate::util::{bin, parse_json, repo, rule_dir};
 use serde_json::Value;
 
 /// A drop as `side line clients connection <- rule:line confidence, …`.
@@ -195,9 +195,8 @@ fn healthy_logs_and_a_clean_shutdown_have_no_drops() {
 
 #[test]
 fn a_users_own_rule_becomes_a_cause() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("deploy.toml"),
+    let dir = rule_dir(
+        "deploy.toml",
         r#"id = "slot-swap"
 title = "A deployment slot swap"
 severity = "info"
@@ -220,8 +219,7 @@ expect = 0
   [[example.event]]
   message = "hello"
 "#,
-    )
-    .unwrap();
+    );
     let log = dir.path().join("app.log");
     std::fs::write(
         &log,

@@ -39,6 +39,15 @@ impl Run {
         &self.json["inputs"][i]
     }
 
+    /// The finding of rule `id`, if it fired.
+    pub(crate) fn finding(&self, id: &str) -> Option<&Value> {
+        self.json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == id)
+    }
+
     /// All note messages joined, for `contains` checks.
     pub(crate) fn notes(&self) -> String {
         self.json["notes"]
@@ -102,12 +111,18 @@ where
     }
 }
 
+/// A rules directory holding one rule file, `file`, with `toml`.
+pub(crate) fn rule_dir(file: &str, toml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(file), toml).unwrap();
+    dir
+}
+
 /// A rules directory with one rule, `show-everything`, that matches every
 /// event and summarises it with the fields where secrets would show.
 pub(crate) fn show_everything() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("everything.toml"),
+    rule_dir(
+        "everything.toml",
         r#"id = "show-everything"
 title = "Every event"
 severity = "info"
@@ -129,6 +144,4 @@ expect = 0
   message = "m"
 "#,
     )
-    .unwrap();
-    dir
 }

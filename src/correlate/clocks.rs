@@ -32,11 +32,6 @@ pub struct Clock {
     pub basis: String,
 }
 
-fn nanos(t: crate::time::Timestamp) -> i128 {
-    let (s, n) = t.sort_key();
-    i128::from(s) * 1_000_000_000 + i128::from(n)
-}
-
 /// The clock of every input (`None`: compared as given). `manual` holds the
 /// `--offset` values by input index.
 pub fn align(results: &[InputResult], manual: &[(usize, i128)]) -> Vec<Option<Clock>> {
@@ -70,7 +65,7 @@ pub fn align(results: &[InputResult], manual: &[(usize, i128)]) -> Vec<Option<Cl
             for (ref_key, rt) in &results[reference].summary.anchors {
                 if key == ref_key && t.has_date && rt.has_date {
                     let kind = key.split(' ').next().unwrap_or("");
-                    proposed.push((nanos(*rt) + base - nanos(*t), kind));
+                    proposed.push((rt.nanos() + base - t.nanos(), kind));
                 }
             }
         }

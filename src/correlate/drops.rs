@@ -91,10 +91,7 @@ struct At<'a> {
 impl At<'_> {
     /// The time on the aligned clock.
     fn nanos(&self) -> Option<i128> {
-        self.point.time.map(|t| {
-            let (s, n) = t.sort_key();
-            i128::from(s) * 1_000_000_000 + i128::from(n) + self.offset
-        })
+        self.point.time.map(|t| t.nanos() + self.offset)
     }
 }
 

@@ -41,7 +41,7 @@ impl<'a> Parsed<'a> {
     /// Adds one exchange: its events (kept for the final time sort) and
     /// its [`Exchange`].
     pub fn push(&mut self, captured: Captured<'a>, timed: &mut Vec<TimedEvent<'a>>) {
-        self.tunnels += u64::from(captured.method.eq_ignore_ascii_case("CONNECT"));
+        self.tunnels += u64::from(captured.is_tunnel());
         let (events, exchange) = events(captured);
         self.push_events(events, exchange, timed);
     }
@@ -108,6 +108,14 @@ pub struct Captured<'a> {
     pub body: Option<LazyBody<'a>>,
     /// The WebSocket messages carried by this request, in order.
     pub websocket: Vec<WsMessage<'a>>,
+}
+
+impl Captured<'_> {
+    /// An HTTPS `CONNECT` tunnel: a proxy saw only that a connection was
+    /// made, nothing inside it.
+    pub fn is_tunnel(&self) -> bool {
+        self.method.eq_ignore_ascii_case("CONNECT")
+    }
 }
 
 /// One WebSocket message, its payload already unmasked and decoded from

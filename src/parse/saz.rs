@@ -178,11 +178,9 @@ fn session(archive: &mut Archive<'_>, number: u64, files: &Session) -> SessionRe
     if let Some(why) = damaged {
         problems.push((Some(number), format!("WebSocket messages (N_w.txt): {why}")));
     }
-    let tunnel = request
-        .as_ref()
-        .is_some_and(|r| r.start[0].eq_ignore_ascii_case("CONNECT"));
-    let events = request
-        .map(|request| capture::events(http::captured(number, request, response, meta, websocket)));
+    let captured = request.map(|r| http::captured(number, r, response, meta, websocket));
+    let tunnel = captured.as_ref().is_some_and(capture::Captured::is_tunnel);
+    let events = captured.map(capture::events);
     SessionRead {
         events,
         problems,
@@ -248,10 +246,10 @@ impl<'b> Archive<'b> {
         }
     }
 
-    fn names(&self) -> Vec<String> {
+    fn names(&self) -> Vec<&str> {
         match self {
-            Archive::Indexed { names, .. } => names.to_vec(),
-            Archive::Salvaged { members, .. } => members.iter().map(|(n, _)| n.clone()).collect(),
+            Archive::Indexed { names, .. } => names.iter().map(String::as_str).collect(),
+            Archive::Salvaged { members, .. } => members.iter().map(|(n, _)| n.as_str()).collect(),
         }
     }
 

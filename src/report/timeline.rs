@@ -94,8 +94,7 @@ pub struct Timeline {
 
 /// A report time string on the aligned clock.
 pub(super) fn aligned(time: Option<&str>, offset: i128) -> Option<i128> {
-    let (s, n) = crate::time::parse(time?)?.sort_key();
-    Some(i128::from(s) * 1_000_000_000 + i128::from(n) + offset)
+    Some(crate::time::parse(time?)?.nanos() + offset)
 }
 
 /// Builds the timeline of a report.
@@ -283,10 +282,7 @@ fn place_untimed(entries: &mut [Entry]) -> Vec<usize> {
 
 /// Aligned nanoseconds as RFC 3339 UTC.
 fn utc(nanos: i128) -> Option<String> {
-    let secs = i64::try_from(nanos.div_euclid(1_000_000_000)).ok()?;
-    let sub = u32::try_from(nanos.rem_euclid(1_000_000_000)).ok()?;
-    let t = chrono::DateTime::from_timestamp(secs, sub)?;
-    Some(crate::time::Timestamp::instant(t.naive_utc(), 0).to_string())
+    crate::time::Timestamp::from_nanos(nanos).map(|t| t.to_string())
 }
 
 /// The timeline as text, one line per entry.

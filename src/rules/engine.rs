@@ -121,14 +121,7 @@ impl Hit {
         if offset_nanos != 0
             && let Some(t) = h.time
         {
-            let (s, n) = t.sort_key();
-            let at = i128::from(s) * 1_000_000_000 + i128::from(n) + offset_nanos;
-            let moved = i64::try_from(at.div_euclid(1_000_000_000))
-                .ok()
-                .and_then(|secs| {
-                    chrono::DateTime::from_timestamp(secs, at.rem_euclid(1_000_000_000) as u32)
-                })
-                .map(|d| Timestamp::instant(d.naive_utc(), 0));
+            let moved = t.shifted(offset_nanos);
             h.time = moved;
             if let Some(f) = &mut h.full {
                 f.event.time = moved;

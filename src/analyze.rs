@@ -36,7 +36,7 @@ pub struct AnalyzeOptions {
     /// There is more than one input (set by [`analyze`]): keep what the
     /// keyed sequence rules kept, to run them again across inputs, and the
     /// negotiate requests that line the inputs' clocks up.
-    pub keep_sequences: bool,
+    pub several_inputs: bool,
 }
 
 /// `--tz [FILE=]ZONE` and `--date [FILE=]DATE` as given: for every input,
@@ -230,7 +230,7 @@ pub fn analyze(specs: &[InputSpec], opts: &AnalyzeOptions) -> Vec<InputResult> {
             let mut mine = opts.clone();
             mine.scan.clock = opts.clocks.for_input(&s.path, &paths);
             mine.input = i;
-            mine.keep_sequences = specs.len() > 1;
+            mine.several_inputs = specs.len() > 1;
             analyze_one(s, &mine)
         })
         .collect();
@@ -487,7 +487,7 @@ fn collectors<'e>(
 ) -> (Summary, RuleCollector<'e>) {
     (
         Summary {
-            anchors: opts.keep_sequences,
+            anchors: opts.several_inputs,
         },
         RuleCollector {
             engine,
@@ -510,7 +510,7 @@ fn finish(
     if !engine.is_empty() {
         result.rules = forms::correlate(engine, opts.input, format.name(), &kept, summary.last);
     }
-    if opts.keep_sequences && summary.timed > 0 {
+    if opts.several_inputs && summary.timed > 0 {
         // Only the keyed sequence rules' hits are needed later.
         for (p, h) in kept.preds.iter_mut().enumerate() {
             if !engine.joins_across(engine.preds[p].rule) {

@@ -300,7 +300,7 @@ impl Report {
         if filter.is_empty() {
             return;
         }
-        let offsets = self.offsets.clone();
+        let offsets = &self.offsets;
         let at = |time: Option<&String>, input: usize| {
             timeline::aligned(
                 time.map(String::as_str),

@@ -35,7 +35,7 @@ pub struct AnalyzeOptions {
     pub engine: Option<Arc<Engine>>,
     /// There is more than one input (set by [`analyze`]): keep what the
     /// keyed sequence rules kept, to run them again across inputs, and the
-    /// negotiate requests that line the inputs' clocks up.
+    /// evidence (negotiate requests, connection ids) that lines the inputs' clocks up.
     pub several_inputs: bool,
 }
 

@@ -508,7 +508,7 @@ fn finish(
 ) {
     let (summary, mut kept) = acc;
     if !engine.is_empty() {
-        result.rules = forms::correlate(engine, opts.input, format.name(), &kept, summary.last);
+        result.rules = forms::correlate(engine, opts.input, format.name(), &mut kept, summary.last);
     }
     if opts.several_inputs && summary.timed > 0 {
         // Only the keyed sequence rules' hits are needed later.

@@ -87,18 +87,24 @@ pub fn scan_bytes<C: Collector>(
 ) -> Scanned<C::Acc> {
     let is_start = |l: &[u8]| parser.is_record_start(l);
     let ranges = chunk::cut(bytes, opts.chunk_size, &is_start);
-    let parts: Vec<Scanned<C::Acc>> = ranges
+    // Neighbouring chunks are appended as soon as both are done, on the
+    // worker threads: appending is associative (each part's line numbers
+    // are shifted by the lines before it), so the tree gives what an
+    // in-order loop would, without a serial pass at the end — and hits
+    // past a predicate's limit are freed by the threads that made them.
+    ranges
         .into_par_iter()
         .map(|r| scan_chunk(&bytes[r], parser, &opts.clock, collector))
-        .collect();
-    let mut total = Scanned {
-        diag: Diagnostics::default(),
-        acc: collector.start(),
-    };
-    for part in parts {
-        total.append(collector, part);
-    }
-    total
+        .reduce(
+            || Scanned {
+                diag: Diagnostics::default(),
+                acc: collector.start(),
+            },
+            |mut total, part| {
+                total.append(collector, part);
+                total
+            },
+        )
 }
 
 /// Scans a stream whose first bytes (`head`) were already read. A read

@@ -230,7 +230,9 @@ pub fn find(engine: &Engine, results: &[InputResult], offsets: &[i128]) -> Vec<D
         .enumerate()
         .filter_map(|(i, (rule, points))| CauseIndex::new(engine, i, rule, points))
         .collect();
-    drops.sort_by_key(|(_, at, _)| (at.nanos().is_none(), at.nanos(), at.input, at.point.line));
+    drops.sort_by_cached_key(|(_, at, _)| {
+        (at.nanos().is_none(), at.nanos(), at.input, at.point.line)
+    });
     let field = |p: &Point, name: &str| {
         engine
             .point_fields

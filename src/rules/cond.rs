@@ -229,7 +229,7 @@ fn truth(v: &Option<Value<'_>>) -> bool {
     matches!(v, Some(Value::Bool(true)))
 }
 
-fn eval<'c>(node: &Node, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
+fn eval<'c>(node: &'c Node, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
     let b = |v: bool| Some(Value::Bool(v));
     match node {
         Node::Or(a, c) => b(truth(&eval(a, ctx)) || truth(&eval(c, ctx))),
@@ -259,9 +259,7 @@ fn eval<'c>(node: &Node, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
         }
         Node::Contains(l, finder) => {
             let l = eval(l, ctx)?;
-            b(texts(&l)
-                .iter()
-                .any(|t| finder.find(t.as_bytes()).is_some()))
+            b(any_text(&l, &mut |t| finder.find(t.as_bytes()).is_some()))
         }
         Node::Str(op, l, r) => {
             let (l, r) = (eval(l, ctx)?, eval(r, ctx)?);
@@ -277,14 +275,25 @@ fn eval<'c>(node: &Node, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
         }
         Node::Matches(l, re) => {
             let l = eval(l, ctx)?;
-            for text in texts(&l) {
-                if !re.is_match(&text) {
+            let (one, many);
+            let list: &[Cow<'_, str>] = match &l {
+                Value::Str(s) => {
+                    one = [Cow::Borrowed(s.as_ref())];
+                    &one
+                }
+                _ => {
+                    many = texts(&l);
+                    &many
+                }
+            };
+            for text in list {
+                if !re.is_match(text) {
                     continue;
                 }
                 if re.captures_len() == 1 {
                     return b(true);
                 }
-                if let Some(c) = re.captures(&text) {
+                if let Some(c) = re.captures(text) {
                     let mut caps = ctx.captures.borrow_mut();
                     for name in re.capture_names().flatten() {
                         if let Some(m) = c.name(name) {
@@ -307,8 +316,21 @@ fn eval<'c>(node: &Node, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
             Some(_) => 1.0,
         })),
         Node::Field(f) => ctx.field(f),
+        // Borrowed, not cloned: a literal string is compared on every
+        // candidate event.
+        Node::Lit(Value::Str(s)) => Some(Value::Str(Cow::Borrowed(s))),
         Node::Lit(v) => Some(v.clone()),
         Node::EventIs(templates) => b(ctx.lookup.event_is(templates)),
+    }
+}
+
+/// True when `f` holds for one of the texts a value offers to a string
+/// test (without collecting them: this runs on every candidate event).
+fn any_text(v: &Value<'_>, f: &mut dyn FnMut(&str) -> bool) -> bool {
+    match v {
+        Value::Str(s) => f(s),
+        Value::List(items) => items.iter().any(|i| any_text(i, f)),
+        other => f(&other.to_text()),
     }
 }
 

@@ -809,7 +809,9 @@ impl Collector for RuleCollector<'_> {
                     None => break,
                 }
             }
-            if let Some(h) = rest.next_back().or(theirs.last.map(shift)) {
+            // The later part's own last hit, when it kept one, is later
+            // than any of its kept hits.
+            if let Some(h) = theirs.last.map(shift).or_else(|| rest.next_back()) {
                 mine.last = Some(h);
             }
         }
@@ -898,5 +900,46 @@ mod tests {
         engine.see(&mut kept, &ev, 0, "text");
         let counts: Vec<u64> = kept.preds.iter().map(|p| p.count).collect();
         assert_eq!(counts, [1, 1, 1]);
+    }
+
+    #[test]
+    fn the_last_hit_survives_parts_that_each_kept_too_many() {
+        use crate::parse::Format;
+        use crate::rules::compile::compile;
+        use crate::scan::{ScanOptions, scan_bytes};
+        let rule = compile(
+            "t.toml",
+            "id = \"x\"\ntitle = \"t\"\nseverity = \"info\"\ncause = \"c\"\nfix = \"f\"\n[match]\nwhen = 'message contains \"boom\"'\n[[example]]\nname = \"a\"\nexpect = 1\n  [[example.event]]\n  message = \"boom\"\n[[example]]\nname = \"b\"\nexpect = 0\n  [[example.event]]\n  message = \"zzz\"\n",
+        )
+        .unwrap();
+        // One occurrence kept: every chunk of several hits keeps a `last`.
+        let engine = Engine::new(RuleSet { rules: vec![rule] }, 1);
+        let mut text = String::new();
+        for i in 0..40 {
+            text.push_str(&format!(
+                "2024-01-01T10:00:{i:02}.000Z info: A[1]\n      boom {i}\n"
+            ));
+        }
+        let collector = RuleCollector {
+            engine: &engine,
+            input: 0,
+            format: "ilogger-simple",
+        };
+        for chunk_size in [60, 200, 500, 1 << 20] {
+            let opts = ScanOptions {
+                chunk_size,
+                ..ScanOptions::default()
+            };
+            let parser = Format::IloggerSimple.parser().unwrap();
+            let kept = scan_bytes(text.as_bytes(), parser, &opts, &collector).acc;
+            let hits = &kept.preds[0];
+            assert_eq!(hits.count, 40, "chunk size {chunk_size}");
+            assert_eq!(hits.hits[0].line(), 1, "chunk size {chunk_size}");
+            assert_eq!(
+                hits.last.as_ref().map(Hit::line),
+                Some(79),
+                "chunk size {chunk_size}"
+            );
+        }
     }
 }

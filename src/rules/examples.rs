@@ -48,7 +48,7 @@ pub fn run_rule(rule: &Rule) -> Vec<ExampleResult> {
     rule.examples
         .iter()
         .map(|ex| {
-            let (kept, format, end) = match &ex.input {
+            let (mut kept, format, end) = match &ex.input {
                 ExampleInput::Text { format, text } => {
                     let collector = RuleCollector {
                         engine: &engine,
@@ -82,7 +82,7 @@ pub fn run_rule(rule: &Rule) -> Vec<ExampleResult> {
                     (kept, "events", events.iter().filter_map(|e| e.time).max())
                 }
             };
-            let outcome = forms::correlate(&engine, 0, format, &kept, end);
+            let outcome = forms::correlate(&engine, 0, format, &mut kept, end);
             ExampleResult {
                 rule: rule.id.clone(),
                 path: rule.path.clone(),

@@ -402,6 +402,15 @@ impl Catalog {
 }
 
 impl Template {
+    /// The literal every message of this template starts with, when the
+    /// template starts with one (not with a placeholder).
+    pub fn first_literal(&self) -> Option<&str> {
+        match self.segs.first() {
+            Some(Seg::Lit(l)) if !l.is_empty() => Some(l),
+            _ => None,
+        }
+    }
+
     /// The longest literal segment.
     pub fn key(&self) -> &str {
         self.segs

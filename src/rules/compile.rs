@@ -529,11 +529,11 @@ impl<'s> Compiler<'s> {
             return None;
         }
         let node = cond::lower(&parsed.kind, &mut regexes);
-        let needles = cond::needles(&node);
+        let trigger = cond::trigger(&node);
         Some(Cond {
             text: text.to_string(),
             node,
-            needles,
+            trigger,
         })
     }
 

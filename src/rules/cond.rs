@@ -46,9 +46,22 @@ pub struct Cond {
     /// The expression as written.
     pub text: String,
     pub(crate) node: Node,
-    /// Literals a record must contain for the condition to hold; `None`
-    /// when no such literal is known (the condition is always evaluated).
-    pub needles: Option<Vec<String>>,
+    /// What a record must show for the condition to hold; `None` when
+    /// nothing is known (the condition is always evaluated).
+    pub trigger: Option<Trigger>,
+}
+
+/// The prefilter's view of a condition: it can only hold for a record
+/// whose text contains one of `needles` or whose message starts with the
+/// first literal of one of the catalog templates `starts`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trigger {
+    /// Literals searched for in the record's text.
+    pub needles: Vec<String>,
+    /// Catalog templates (each starting with a literal) looked up at the
+    /// start of the message: a hash probe per record instead of a needle
+    /// that the text search would have to find anywhere.
+    pub starts: Vec<usize>,
 }
 
 /// Where field values come from.
@@ -500,7 +513,56 @@ fn event_names(field: &super::expr::Expr, values: &[super::expr::Expr]) -> Optio
         .collect()
 }
 
-/// The literals a record must contain for `node` to hold, if known. Only
+/// What a record must show for `node` to hold, if known. An `event` test
+/// whose templates all start with a literal is looked up at the message's
+/// start; everything else is searched for as needles.
+pub(crate) fn trigger(node: &Node) -> Option<Trigger> {
+    match node {
+        Node::EventIs(templates)
+            if !templates.is_empty()
+                && templates
+                    .iter()
+                    .all(|&t| Catalog::get().templates[t].first_literal().is_some()) =>
+        {
+            Some(Trigger {
+                needles: Vec::new(),
+                starts: templates.clone(),
+            })
+        }
+        Node::And(a, b) => match (trigger(a), trigger(b)) {
+            // Either side will do: a start lookup costs the search nothing,
+            // else the rarer (longer) needles.
+            (Some(x), Some(y)) => Some(if x.needles.is_empty() {
+                x
+            } else if y.needles.is_empty() {
+                y
+            } else {
+                let shortest = |t: &Trigger| t.needles.iter().map(String::len).min().unwrap_or(0);
+                if shortest(&y) > shortest(&x) { y } else { x }
+            }),
+            (x, y) => x.or(y),
+        },
+        // In log records a side that needs captured request fields is false,
+        // so the other side's trigger is enough (captured events bypass the
+        // prefilter).
+        Node::Or(a, b) if needs_capture(a) => trigger(b),
+        Node::Or(a, b) if needs_capture(b) => trigger(a),
+        Node::Or(a, b) => {
+            let mut x = trigger(a)?;
+            let y = trigger(b)?;
+            x.needles.extend(y.needles);
+            x.starts.extend(y.starts);
+            Some(x)
+        }
+        other => needles(other).map(|needles| Trigger {
+            needles,
+            starts: Vec::new(),
+        }),
+    }
+}
+
+/// The literals a record must contain for the test `node` to hold, if
+/// known (`and` and `or` are [`trigger`]'s). Only
 /// literals that appear verbatim in every format's raw text qualify: no
 /// characters JSON would escape, no line breaks, at least 3 bytes.
 pub(crate) fn needles(node: &Node) -> Option<Vec<String>> {
@@ -544,24 +606,6 @@ pub(crate) fn needles(node: &Node) -> Option<Vec<String>> {
         }
         Node::In(f, items) if raw_field(f) => items.iter().map(lit).collect(),
         Node::Matches(f, re) if raw_field(f) => regex_needles(re.as_str()),
-        Node::And(a, b) => match (needles(a), needles(b)) {
-            (Some(x), Some(y)) => {
-                // Either side's needles will do; the rarer (longer) the better.
-                let shortest = |v: &Vec<String>| v.iter().map(String::len).min().unwrap_or(0);
-                Some(if shortest(&y) > shortest(&x) { y } else { x })
-            }
-            (x, y) => x.or(y),
-        },
-        // In log records a side that needs captured request fields is false,
-        // so the other side's needles are enough (captured events bypass the
-        // prefilter).
-        Node::Or(a, b) if needs_capture(a) => needles(b),
-        Node::Or(a, b) if needs_capture(b) => needles(a),
-        Node::Or(a, b) => {
-            let mut x = needles(a)?;
-            x.extend(needles(b)?);
-            Some(x)
-        }
         _ => None,
     }
 }
@@ -611,5 +655,38 @@ mod tests {
         );
         assert_eq!(regex_needles(r"\d+ failed"), None);
         assert_eq!(regex_needles(r"(?i)ab"), None);
+    }
+
+    #[test]
+    fn event_tests_are_looked_up_at_the_message_start() {
+        let node = |text: &str| {
+            let e = crate::rules::expr::parse(text).unwrap();
+            lower(&e.kind, &mut Default::default())
+        };
+        let catalog = Catalog::get();
+        let started = trigger(&node(r#"event == "ConnectedStarting""#)).unwrap();
+        assert!(started.needles.is_empty(), "{started:?}");
+        assert!(!started.starts.is_empty());
+        let firsts: Vec<&str> = started
+            .starts
+            .iter()
+            .filter_map(|&t| catalog.templates[t].first_literal())
+            .collect();
+        assert_eq!(firsts.len(), started.starts.len());
+        assert!(firsts.contains(&"Connection "), "{firsts:?}");
+        // Of an `and`, the side looked up at the start is taken.
+        let both = trigger(&node(
+            r#"message contains "zzz" && event == "ConnectedStarting""#,
+        ))
+        .unwrap();
+        assert_eq!(both, started);
+        // Of an `or`, both sides are needed.
+        let either = trigger(&node(
+            r#"message contains "zzz" || event == "ConnectedStarting""#,
+        ))
+        .unwrap();
+        assert_eq!(either.needles, ["zzz"]);
+        assert_eq!(either.starts, started.starts);
+        assert_eq!(trigger(&node(r#"level >= error"#)), None);
     }
 }

@@ -230,6 +230,10 @@ pub struct Engine {
     /// All predicates.
     pub preds: Vec<Pred>,
     ac: Option<Needles>,
+    /// By a message's first byte: the literals a message may start with
+    /// (the first literals of `event` tests' templates) and the units each
+    /// triggers.
+    starts: Vec<Vec<(Box<str>, Vec<u32>)>>,
     /// Every condition of every predicate.
     units: Vec<Unit>,
     /// Needle number → units that need it.
@@ -313,6 +317,8 @@ impl Engine {
         let mut needles: Vec<String> = Vec::new();
         let mut needle_units: Vec<Vec<u32>> = Vec::new();
         let mut always = Vec::new();
+        let catalog = crate::catalog::Catalog::get();
+        let mut starts: Vec<Vec<(Box<str>, Vec<u32>)>> = vec![Vec::new(); 256];
         for (p, pred) in preds.iter().enumerate() {
             for (c, cond) in pred.conds.iter().enumerate() {
                 let u = units.len() as u32;
@@ -321,9 +327,24 @@ impl Engine {
                     cond: c as u32,
                     needs_capture: super::cond::needs_capture(&cond.node),
                 });
-                match cond.needles.as_ref().filter(|l| !l.is_empty()) {
-                    Some(list) => {
-                        for n in list {
+                match cond
+                    .trigger
+                    .as_ref()
+                    .filter(|t| !t.needles.is_empty() || !t.starts.is_empty())
+                {
+                    Some(trigger) => {
+                        for &t in &trigger.starts {
+                            let Some(lit) = catalog.templates[t].first_literal() else {
+                                continue;
+                            };
+                            let bucket = &mut starts[usize::from(lit.as_bytes()[0])];
+                            match bucket.iter_mut().find(|(l, _)| **l == *lit) {
+                                Some((_, us)) if us.contains(&u) => {}
+                                Some((_, us)) => us.push(u),
+                                None => bucket.push((lit.into(), vec![u])),
+                            }
+                        }
+                        for n in &trigger.needles {
                             let at = match needles.iter().position(|x| x == n) {
                                 Some(at) => at,
                                 None => {
@@ -392,6 +413,7 @@ impl Engine {
             preds,
             units,
             ac,
+            starts,
             needle_units,
             always_logs,
             always_captured,
@@ -492,6 +514,15 @@ impl Engine {
                         .copied()
                         .for_each(&mut set)
                 });
+            }
+        }
+        if !event.raw.is_empty()
+            && let Some(&first) = event.message.as_bytes().first()
+        {
+            for (lit, us) in &self.starts[usize::from(first)] {
+                if event.message.starts_with(&**lit) {
+                    us.iter().copied().for_each(&mut set);
+                }
             }
         }
         let always = if captured {

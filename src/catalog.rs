@@ -61,19 +61,7 @@ pub struct Catalog {
     key_templates: Vec<Vec<usize>>,
     names: Vec<String>,
     holes: Vec<String>,
-    /// Templates by the first bytes of their first literal.
-    by_prefix: HashMap<Vec<u8>, Vec<usize>>,
-    /// The prefix lengths used in `by_prefix`.
-    prefix_lens: Vec<usize>,
-    /// Templates that start with a placeholder.
-    hole_first: Vec<usize>,
 }
-
-/// Words of a [`TemplateSet`].
-pub const SET_WORDS: usize = 16;
-
-/// A set of template indexes (bits).
-pub type TemplateSet = [u64; SET_WORDS];
 
 /// Placeholder names that identify a client connection.
 const CLIENT_IDS: [&str; 4] = [
@@ -156,23 +144,6 @@ impl Catalog {
             .collect();
         holes.sort();
         holes.dedup();
-        let mut by_prefix: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
-        let mut hole_first = Vec::new();
-        for (i, t) in templates.iter().enumerate() {
-            match t.segs.first() {
-                Some(Seg::Lit(l)) => {
-                    let n = l.len().min(PREFIX);
-                    by_prefix
-                        .entry(l.as_bytes()[..n].to_vec())
-                        .or_default()
-                        .push(i);
-                }
-                _ => hole_first.push(i),
-            }
-        }
-        let mut prefix_lens: Vec<usize> = by_prefix.keys().map(Vec::len).collect();
-        prefix_lens.sort_unstable();
-        prefix_lens.dedup();
         Catalog {
             ac: AhoCorasick::new(&keys).expect("template literals build"),
             templates,
@@ -180,9 +151,6 @@ impl Catalog {
             key_templates,
             names,
             holes,
-            by_prefix,
-            prefix_lens,
-            hole_first,
         }
     }
 
@@ -276,44 +244,6 @@ impl Catalog {
         Some(out)
     }
 
-    /// Every template that `message` is, as a set: templates that start
-    /// with a literal are looked up by the message's first bytes, the few
-    /// that start with a placeholder are tried when their longest literal
-    /// is in the message.
-    pub fn matching(&self, message: &str) -> TemplateSet {
-        let message = message.trim_end();
-        let mut set = [0u64; SET_WORDS];
-        let mut mark = |i: usize| {
-            if i / 64 < SET_WORDS {
-                set[i / 64] |= 1 << (i % 64);
-            }
-        };
-        let b = message.as_bytes();
-        for &n in &self.prefix_lens {
-            if b.len() < n {
-                break;
-            }
-            if let Some(list) = self.by_prefix.get(&b[..n]) {
-                list.iter()
-                    .filter(|&&i| self.templates[i].matches(message))
-                    .for_each(|&i| mark(i));
-            }
-        }
-        for &i in &self.hole_first {
-            let t = &self.templates[i];
-            let key_here = t
-                .finders
-                .iter()
-                .flatten()
-                .max_by_key(|f| f.needle().len())
-                .is_none_or(|f| f.find(b).is_some());
-            if key_here && t.matches(message) {
-                mark(i);
-            }
-        }
-        set
-    }
-
     /// True when `message` is one of the given templates — the fast test
     /// for `event == "X"`, which need not recognise the message among all.
     /// A JSON console `{OriginalFormat}` decides alone when present.
@@ -340,18 +270,6 @@ impl Catalog {
         message: &str,
         original_format: Option<&str>,
     ) -> Option<Recognized> {
-        self.recognize_among(category, message, original_format, None)
-    }
-
-    /// [`Catalog::recognize`] when the set of templates the message
-    /// [`Catalog::matching`] is, is known: a cheaper search.
-    pub fn recognize_among(
-        &self,
-        category: Option<&str>,
-        message: &str,
-        original_format: Option<&str>,
-        known: Option<&TemplateSet>,
-    ) -> Option<Recognized> {
         let message = message.trim_end();
         if let Some(&i) = original_format.and_then(|f| self.by_text.get(f)) {
             let t = &self.templates[i];
@@ -359,25 +277,10 @@ impl Catalog {
             return Some(recognized(t, fields));
         }
         let mut candidates: Vec<usize> = Vec::new();
-        match known {
-            // The templates the message is are known already (an `event`
-            // condition asked): only they are candidates.
-            Some(set) => {
-                for (w, bits) in set.iter().enumerate() {
-                    let mut b = *bits;
-                    while b != 0 {
-                        candidates.push(w * 64 + b.trailing_zeros() as usize);
-                        b &= b - 1;
-                    }
-                }
-            }
-            None => {
-                for m in self.ac.find_overlapping_iter(message) {
-                    for &t in &self.key_templates[m.pattern().as_usize()] {
-                        if !candidates.contains(&t) {
-                            candidates.push(t);
-                        }
-                    }
+        for m in self.ac.find_overlapping_iter(message) {
+            for &t in &self.key_templates[m.pattern().as_usize()] {
+                if !candidates.contains(&t) {
+                    candidates.push(t);
                 }
             }
         }
@@ -390,14 +293,9 @@ impl Catalog {
             let t = &self.templates[i];
             (!in_category(t), std::cmp::Reverse(t.literal_len()))
         });
-        let found = candidates.into_iter().find_map(|i| {
+        candidates.into_iter().find_map(|i| {
             match_segs(&self.templates[i], message).map(|f| recognized(&self.templates[i], f))
-        });
-        // A set holds at most SET_WORDS × 64 templates: past that, search.
-        match (found, known) {
-            (None, Some(_)) => self.recognize_among(category, message, original_format, None),
-            (found, _) => found,
-        }
+        })
     }
 }
 
@@ -491,9 +389,6 @@ fn recognized(t: &Template, mut fields: Vec<(String, String)>) -> Recognized {
         fields,
     }
 }
-
-/// How many leading bytes of a template's first literal index it.
-const PREFIX: usize = 8;
 
 /// The shortest literal shared between templates that the prefilter uses.
 const MIN_SHARED: usize = 14;

@@ -76,9 +76,6 @@ pub trait Lookup {
     }
 }
 
-/// Up to this many templates, `event ==` tries them directly.
-const FEW_TEMPLATES: usize = 4;
-
 /// Named regex captures gathered while a condition is evaluated.
 pub type Captures = Vec<(String, String)>;
 
@@ -90,8 +87,6 @@ pub struct EventLookup<'e, 'a> {
     format: &'static str,
     captures: &'e [(String, String)],
     recognized: OnceCell<Option<Recognized>>,
-    /// The catalog templates this event's message is (computed once).
-    templates: OnceCell<crate::catalog::TemplateSet>,
 }
 
 impl<'e, 'a> EventLookup<'e, 'a> {
@@ -109,7 +104,6 @@ impl<'e, 'a> EventLookup<'e, 'a> {
             format,
             captures,
             recognized: OnceCell::new(),
-            templates: OnceCell::new(),
         }
     }
 
@@ -121,11 +115,10 @@ impl<'e, 'a> EventLookup<'e, 'a> {
                     Some(Value::Str(s)) => Some(s.into_owned()),
                     _ => None,
                 };
-                Catalog::get().recognize_among(
+                Catalog::get().recognize(
                     self.event.category.as_deref(),
                     &self.event.message,
                     original.as_deref(),
-                    self.templates.get(),
                 )
             })
             .as_ref()
@@ -153,21 +146,13 @@ impl Lookup for EventLookup<'_, '_> {
         if original.is_some() {
             return catalog.is_one_of(templates, &self.event.message, original.as_deref());
         }
-        // A few templates are quicker to try one by one than recognising
-        // the message among all, unless that was done already.
-        if templates.len() <= FEW_TEMPLATES && self.templates.get().is_none() {
-            let message = self.event.message.trim_end();
-            return templates
-                .iter()
-                .any(|&t| catalog.templates[t].matches(message));
-        }
-        let set = self
-            .templates
-            .get_or_init(|| catalog.matching(&self.event.message));
-        templates.iter().any(|&t| match set.get(t / 64) {
-            Some(w) => w & (1 << (t % 64)) != 0,
-            None => catalog.templates[t].matches(self.event.message.trim_end()),
-        })
+        // The templates are tried one by one: each fails at its first
+        // literal unless the message starts with it, which is cheaper than
+        // recognising the message among all templates.
+        let message = self.event.message.trim_end();
+        templates
+            .iter()
+            .any(|&t| catalog.templates[t].matches(message))
     }
 
     fn get(&self, name: &str) -> Option<Value<'_>> {

@@ -52,16 +52,20 @@ pub struct Cond {
 }
 
 /// The prefilter's view of a condition: it can only hold for a record
-/// whose text contains one of `needles` or whose message starts with the
-/// first literal of one of the catalog templates `starts`.
+/// whose text contains one of `needles` or whose message starts with one
+/// of `starts`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Trigger {
     /// Literals searched for in the record's text.
     pub needles: Vec<String>,
-    /// Catalog templates (each starting with a literal) looked up at the
-    /// start of the message: a hash probe per record instead of a needle
-    /// that the text search would have to find anywhere.
-    pub starts: Vec<usize>,
+    /// Literals looked up at the start of the message (`message startswith`,
+    /// the first literals of an `event` test's templates): a probe per
+    /// record instead of a needle the text search must find anywhere.
+    pub starts: Vec<String>,
+    /// Some needle is a category, scopes or source text: those repeat in
+    /// every record's header (every category starts "Microsoft."), so the
+    /// search meets them, or their first bytes, on every record.
+    pub weak: bool,
 }
 
 /// Where field values come from.
@@ -502,29 +506,48 @@ fn event_names(field: &super::expr::Expr, values: &[super::expr::Expr]) -> Optio
 /// whose templates all start with a literal is looked up at the message's
 /// start; everything else is searched for as needles.
 pub(crate) fn trigger(node: &Node) -> Option<Trigger> {
+    let starts = |starts: Vec<String>| {
+        Some(Trigger {
+            starts,
+            ..Trigger::default()
+        })
+    };
     match node {
-        Node::EventIs(templates)
-            if !templates.is_empty()
-                && templates
-                    .iter()
-                    .all(|&t| Catalog::get().templates[t].first_literal().is_some()) =>
-        {
-            Some(Trigger {
-                needles: Vec::new(),
-                starts: templates.clone(),
-            })
+        Node::EventIs(templates) if !templates.is_empty() => {
+            let catalog = Catalog::get();
+            let firsts: Option<Vec<String>> = templates
+                .iter()
+                .map(|&t| catalog.templates[t].first_literal().map(String::from))
+                .collect();
+            match firsts {
+                Some(firsts) => starts(firsts),
+                None => needles(node).map(|needles| Trigger {
+                    needles,
+                    ..Trigger::default()
+                }),
+            }
+        }
+        Node::Str(StrOp::StartsWith, f, l) if matches!(&**f, Node::Field(n) if n == "message") => {
+            match &**l {
+                Node::Lit(Value::Str(s)) if !s.is_empty() => starts(vec![s.to_string()]),
+                _ => None,
+            }
         }
         Node::And(a, b) => match (trigger(a), trigger(b)) {
             // Either side will do: a start lookup costs the search nothing,
-            // else the rarer (longer) needles.
-            (Some(x), Some(y)) => Some(if x.needles.is_empty() {
-                x
-            } else if y.needles.is_empty() {
-                y
-            } else {
+            // else needles that are not in every header, else the rarer
+            // (longer) needles.
+            (Some(x), Some(y)) => {
                 let shortest = |t: &Trigger| t.needles.iter().map(String::len).min().unwrap_or(0);
-                if shortest(&y) > shortest(&x) { y } else { x }
-            }),
+                let cost = |t: &Trigger| {
+                    (
+                        !t.needles.is_empty(),
+                        t.weak,
+                        std::cmp::Reverse(shortest(t)),
+                    )
+                };
+                Some(if cost(&y) < cost(&x) { y } else { x })
+            }
             (x, y) => x.or(y),
         },
         // In log records a side that needs captured request fields is false,
@@ -537,12 +560,24 @@ pub(crate) fn trigger(node: &Node) -> Option<Trigger> {
             let y = trigger(b)?;
             x.needles.extend(y.needles);
             x.starts.extend(y.starts);
+            x.weak |= y.weak;
             Some(x)
         }
         other => needles(other).map(|needles| Trigger {
             needles,
-            starts: Vec::new(),
+            weak: tests_header_text(other),
+            ..Trigger::default()
         }),
+    }
+}
+
+/// True when the test `node` looks at the category, scopes or source.
+fn tests_header_text(node: &Node) -> bool {
+    let header = |n: &Node| matches!(n, Node::Field(f) if matches!(f.as_str(), "category" | "scopes" | "source"));
+    match node {
+        Node::Cmp(_, a, b) | Node::Str(_, a, b) => header(a) || header(b),
+        Node::In(a, _) | Node::Contains(a, _) | Node::Matches(a, _) => header(a),
+        _ => false,
     }
 }
 
@@ -648,17 +683,12 @@ mod tests {
             let e = crate::rules::expr::parse(text).unwrap();
             lower(&e.kind, &mut Default::default())
         };
-        let catalog = Catalog::get();
         let started = trigger(&node(r#"event == "ConnectedStarting""#)).unwrap();
         assert!(started.needles.is_empty(), "{started:?}");
-        assert!(!started.starts.is_empty());
-        let firsts: Vec<&str> = started
-            .starts
-            .iter()
-            .filter_map(|&t| catalog.templates[t].first_literal())
-            .collect();
-        assert_eq!(firsts.len(), started.starts.len());
-        assert!(firsts.contains(&"Connection "), "{firsts:?}");
+        assert!(
+            started.starts.contains(&"Connection ".to_string()),
+            "{started:?}"
+        );
         // Of an `and`, the side looked up at the start is taken.
         let both = trigger(&node(
             r#"message contains "zzz" && event == "ConnectedStarting""#,
@@ -673,5 +703,14 @@ mod tests {
         assert_eq!(either.needles, ["zzz"]);
         assert_eq!(either.starts, started.starts);
         assert_eq!(trigger(&node(r#"level >= error"#)), None);
+        let begins = trigger(&node(r#"message startswith "Application started""#)).unwrap();
+        assert_eq!(begins.starts, ["Application started"]);
+        // A category is in every header: the message's needle is taken.
+        let category = trigger(&node(
+            r#"category startswith "Microsoft.Hosting.Lifetime" && message contains "Host terminated""#,
+        ))
+        .unwrap();
+        assert_eq!(category.needles, ["Host terminated"]);
+        assert!(!category.weak);
     }
 }

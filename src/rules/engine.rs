@@ -317,7 +317,6 @@ impl Engine {
         let mut needles: Vec<String> = Vec::new();
         let mut needle_units: Vec<Vec<u32>> = Vec::new();
         let mut always = Vec::new();
-        let catalog = crate::catalog::Catalog::get();
         let mut starts: Vec<Vec<(Box<str>, Vec<u32>)>> = vec![Vec::new(); 256];
         for (p, pred) in preds.iter().enumerate() {
             for (c, cond) in pred.conds.iter().enumerate() {
@@ -333,15 +332,12 @@ impl Engine {
                     .filter(|t| !t.needles.is_empty() || !t.starts.is_empty())
                 {
                     Some(trigger) => {
-                        for &t in &trigger.starts {
-                            let Some(lit) = catalog.templates[t].first_literal() else {
-                                continue;
-                            };
+                        for lit in trigger.starts.iter().filter(|l| !l.is_empty()) {
                             let bucket = &mut starts[usize::from(lit.as_bytes()[0])];
-                            match bucket.iter_mut().find(|(l, _)| **l == *lit) {
+                            match bucket.iter_mut().find(|(l, _)| **l == **lit) {
                                 Some((_, us)) if us.contains(&u) => {}
                                 Some((_, us)) => us.push(u),
-                                None => bucket.push((lit.into(), vec![u])),
+                                None => bucket.push((lit.as_str().into(), vec![u])),
                             }
                         }
                         for n in &trigger.needles {

@@ -370,7 +370,12 @@ impl Report {
 
     /// The report as pretty-printed JSON.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("report types always serialize")
+        // Sized up front: a long log's report runs to tens of megabytes
+        // (about a kilobyte per drop), and growing the buffer step by step
+        // costs more than writing it.
+        let mut out = Vec::with_capacity((64 << 10) + self.drops.len() * 1200);
+        serde_json::to_writer_pretty(&mut out, self).expect("report types always serialize");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 }
 

@@ -336,3 +336,63 @@ fn findings_do_not_depend_on_chunking_or_threads() {
     let b: serde_json::Value = serde_json::from_slice(&piped.stdout).unwrap();
     assert_eq!(a["findings"], b["findings"]);
 }
+
+/// `message startswith` and `event ==` are looked up at the start of each
+/// message (not searched for in the text): in every log format the message
+/// as parsed is what counts, and text further in does not trigger.
+#[test]
+fn message_starts_trigger_in_every_format() {
+    let dir = crate::util::rule_dir(
+        "starts.toml",
+        r#"id = "zebra"
+title = "Zebra"
+severity = "warning"
+cause = "For the test."
+fix = "None."
+[match]
+when = 'message startswith "Zebra crossing" || event == "ServiceConnectionConnected"'
+[[example]]
+name = "starts"
+expect = 1
+  [[example.event]]
+  message = "Zebra crossing ahead"
+[[example]]
+name = "further in"
+expect = 0
+  [[example.event]]
+  message = "a Zebra crossing ahead"
+"#,
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = [
+        (
+            "simple.log",
+            "2024-03-02T10:15:00.000Z info: App.Thing[1]\n      Zebra crossing ahead\n2024-03-02T10:15:01.000Z info: App.Thing[1]\n      a Zebra crossing further in\n",
+        ),
+        (
+            "server.json",
+            "{\"Timestamp\":\"2024-03-02T10:15:00.000Z\",\"EventId\":1,\"LogLevel\":\"Information\",\"Category\":\"App.Thing\",\"Message\":\"Zebra crossing ahead\",\"State\":{}}\n{\"Timestamp\":\"2024-03-02T10:15:01.000Z\",\"EventId\":1,\"LogLevel\":\"Information\",\"Category\":\"App.Thing\",\"Message\":\"a Zebra crossing further in\",\"State\":{}}\n",
+        ),
+        (
+            "asrs.log.txt",
+            "Microsoft.Azure.SignalR Information: 0 : [Microsoft.Azure.SignalR.AspNet.ServiceConnection]Service connection 8d0c51f2-6b3e-4f1a-b2aa-0e7d9c3f4a11 connected.\n    DateTime=2024-03-02T10:15:00.2330000Z\nMicrosoft.Azure.SignalR Information: 0 : [App]a Service connection 8d0c51f2 connected.\n    DateTime=2024-03-02T10:15:01.0000000Z\n",
+        ),
+    ];
+    for (name, text) in logs {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let run = crate::util::parse_json(
+            [
+                "--no-builtin-rules".as_ref(),
+                "--rules".as_ref(),
+                dir.path().as_os_str(),
+                path.as_os_str(),
+            ],
+            None,
+        );
+        let f = run
+            .finding("zebra")
+            .unwrap_or_else(|| panic!("{name}: {:?}", run.json));
+        assert_eq!(f["count"], 1, "{name}");
+    }
+}

@@ -2,9 +2,11 @@
 //!
 //! Every single-event condition of every rule (a match's `when`, a count's
 //! `when`, each sequence step, a trend's `up`/`down`, each evidence block) is
-//! a *predicate*. The literal needles of all predicates go into one
-//! Aho-Corasick automaton: a record is scanned once, and only predicates
-//! whose needles it contains (plus those without needles) are evaluated.
+//! a *predicate*. Each condition of a predicate has a trigger
+//! ([`super::cond::Trigger`]): literal needles, searched for in each chunk
+//! once by one SIMD searcher, and message starts, looked up at the start of
+//! each record's message ([`Starts`]). Only conditions that a record
+//! triggers (plus those without a trigger) are evaluated.
 //! Only events that satisfy a predicate are copied and kept ([`Hit`]); the
 //! correlation forms run over them after the scan ([`super::forms`]).
 
@@ -230,10 +232,8 @@ pub struct Engine {
     /// All predicates.
     pub preds: Vec<Pred>,
     ac: Option<Needles>,
-    /// By a message's first byte: the literals a message may start with
-    /// (the first literals of `event` tests' templates) and the units each
-    /// triggers.
-    starts: Vec<Vec<(Box<str>, Vec<u32>)>>,
+    /// The literals a message may start with, and the units each triggers.
+    starts: Starts,
     /// Every condition of every predicate.
     units: Vec<Unit>,
     /// Needle number → units that need it.
@@ -317,7 +317,7 @@ impl Engine {
         let mut needles: Vec<String> = Vec::new();
         let mut needle_units: Vec<Vec<u32>> = Vec::new();
         let mut always = Vec::new();
-        let mut starts: Vec<Vec<(Box<str>, Vec<u32>)>> = vec![Vec::new(); 256];
+        let mut starts = Starts::default();
         for (p, pred) in preds.iter().enumerate() {
             for (c, cond) in pred.conds.iter().enumerate() {
                 let u = units.len() as u32;
@@ -329,16 +329,14 @@ impl Engine {
                 match cond
                     .trigger
                     .as_ref()
-                    .filter(|t| !t.needles.is_empty() || !t.starts.is_empty())
-                {
+                    // An empty start would be every message: always evaluated.
+                    .filter(|t| {
+                        (!t.needles.is_empty() || !t.starts.is_empty())
+                            && t.starts.iter().all(|l| !l.is_empty())
+                    }) {
                     Some(trigger) => {
-                        for lit in trigger.starts.iter().filter(|l| !l.is_empty()) {
-                            let bucket = &mut starts[usize::from(lit.as_bytes()[0])];
-                            match bucket.iter_mut().find(|(l, _)| **l == **lit) {
-                                Some((_, us)) if us.contains(&u) => {}
-                                Some((_, us)) => us.push(u),
-                                None => bucket.push((lit.as_str().into(), vec![u])),
-                            }
+                        for lit in &trigger.starts {
+                            starts.add(lit, u);
                         }
                         for n in &trigger.needles {
                             let at = match needles.iter().position(|x| x == n) {
@@ -512,14 +510,8 @@ impl Engine {
                 });
             }
         }
-        if !event.raw.is_empty()
-            && let Some(&first) = event.message.as_bytes().first()
-        {
-            for (lit, us) in &self.starts[usize::from(first)] {
-                if event.message.starts_with(&**lit) {
-                    us.iter().copied().for_each(&mut set);
-                }
-            }
+        if !event.raw.is_empty() {
+            self.starts.each_unit(&event.message, &mut set);
         }
         let always = if captured {
             &self.always_captured
@@ -573,6 +565,49 @@ impl Engine {
                     slot.hits
                         .push(Hit::full(cut_long_texts(event.to_owned_event()), captures));
                 }
+            }
+        }
+    }
+}
+
+/// The message starts of all triggers, by first byte: a record costs one
+/// index and a prefix compare per literal that starts with its message's
+/// first byte.
+#[derive(Debug)]
+struct Starts {
+    by_first: Vec<Vec<(Box<str>, Vec<u32>)>>,
+}
+
+impl Default for Starts {
+    fn default() -> Self {
+        Starts {
+            by_first: vec![Vec::new(); 256],
+        }
+    }
+}
+
+impl Starts {
+    /// Unit `unit` is triggered by messages that start with `lit`.
+    fn add(&mut self, lit: &str, unit: u32) {
+        let Some(&first) = lit.as_bytes().first() else {
+            return;
+        };
+        let bucket = &mut self.by_first[usize::from(first)];
+        match bucket.iter_mut().find(|(l, _)| **l == *lit) {
+            Some((_, units)) if units.contains(&unit) => {}
+            Some((_, units)) => units.push(unit),
+            None => bucket.push((lit.into(), vec![unit])),
+        }
+    }
+
+    /// Calls `found` with every unit that `message` triggers.
+    fn each_unit(&self, message: &str, found: &mut impl FnMut(u32)) {
+        let Some(&first) = message.as_bytes().first() else {
+            return;
+        };
+        for (lit, units) in &self.by_first[usize::from(first)] {
+            if message.starts_with(&**lit) {
+                units.iter().copied().for_each(&mut *found);
             }
         }
     }

@@ -80,18 +80,27 @@ pub struct Evidence {
     pub line: u64,
 }
 
-/// A point with the input it came from and that input's clock offset.
+/// A point with the input it came from and its time on the aligned clock
+/// (computed once: every drop looks it up in every cause index).
 #[derive(Clone, Copy)]
 struct At<'a> {
     input: usize,
     point: &'a Point,
-    offset: i128,
+    at: Option<i128>,
 }
 
-impl At<'_> {
+impl<'a> At<'a> {
+    fn new(input: usize, point: &'a Point, offset: i128) -> At<'a> {
+        At {
+            input,
+            point,
+            at: point.time.map(|t| t.nanos() + offset),
+        }
+    }
+
     /// The time on the aligned clock.
     fn nanos(&self) -> Option<i128> {
-        self.point.time.map(|t| t.nanos() + self.offset)
+        self.at
     }
 }
 
@@ -207,11 +216,7 @@ pub fn find(engine: &Engine, results: &[InputResult], offsets: &[i128]) -> Vec<D
         for (i, outcome) in r.rules.iter().enumerate() {
             let offset = offsets.get(input).copied().unwrap_or(0);
             for point in &outcome.points {
-                let at = At {
-                    input,
-                    point,
-                    offset,
-                };
+                let at = At::new(input, point, offset);
                 if let Some(side) = rules[i].drop {
                     drops.push((i, at, side));
                 }
@@ -230,9 +235,7 @@ pub fn find(engine: &Engine, results: &[InputResult], offsets: &[i128]) -> Vec<D
         .enumerate()
         .filter_map(|(i, (rule, points))| CauseIndex::new(engine, i, rule, points))
         .collect();
-    drops.sort_by_cached_key(|(_, at, _)| {
-        (at.nanos().is_none(), at.nanos(), at.input, at.point.line)
-    });
+    drops.sort_by_key(|(_, at, _)| (at.nanos().is_none(), at.nanos(), at.input, at.point.line));
     let field = |p: &Point, name: &str| {
         engine
             .point_fields

@@ -68,16 +68,15 @@ fn header(b: &[u8]) -> Option<(usize, Level, i32, usize)> {
 /// The footer key and value of a `    Key=value` line.
 fn footer(line: &str) -> Option<(&str, &str)> {
     let t = line.strip_prefix("    ")?.trim_start_matches(' ');
-    const KEYS: [&str; 6] = [
-        "ProcessId",
-        "LogicalOperationStack",
-        "ThreadId",
-        "DateTime",
-        "Timestamp",
-        "Callstack",
-    ];
-    let (key, value) = t.split_once('=')?;
-    KEYS.contains(&key).then_some((key, value))
+    // Every record has several footer lines: memchr and a match on the
+    // key (length first) rather than `split_once` and a list search.
+    let eq = memchr::memchr(b'=', t.as_bytes())?;
+    let (key, value) = (&t[..eq], &t[eq + 1..]);
+    matches!(
+        key,
+        "ProcessId" | "LogicalOperationStack" | "ThreadId" | "DateTime" | "Timestamp" | "Callstack"
+    )
+    .then_some((key, value))
 }
 
 impl RecordParser for TraceListener {
@@ -124,8 +123,11 @@ impl RecordParser for TraceListener {
         let mut category = source;
         if let Some((cat, msg)) = head
             .strip_prefix('[')
-            .and_then(|inner| inner.split_once(']'))
-            .filter(|(cat, _)| !cat.is_empty() && !cat.contains(' '))
+            .and_then(|inner| {
+                let close = memchr::memchr(b']', inner.as_bytes())?;
+                Some((&inner[..close], &inner[close + 1..]))
+            })
+            .filter(|(cat, _)| !cat.is_empty() && memchr::memchr(b' ', cat.as_bytes()).is_none())
         {
             category = cat;
             head = msg;

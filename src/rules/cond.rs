@@ -91,6 +91,9 @@ pub struct EventLookup<'e, 'a> {
     format: &'static str,
     captures: &'e [(String, String)],
     recognized: OnceCell<Option<Recognized>>,
+    /// A JSON console record's `{OriginalFormat}` (its `State` is parsed
+    /// once, not once per `event` test).
+    original: OnceCell<Option<String>>,
 }
 
 impl<'e, 'a> EventLookup<'e, 'a> {
@@ -108,21 +111,31 @@ impl<'e, 'a> EventLookup<'e, 'a> {
             format,
             captures,
             recognized: OnceCell::new(),
+            original: OnceCell::new(),
         }
+    }
+
+    /// The `{OriginalFormat}` of a JSON console record, if it has one.
+    fn original_format(&self) -> Option<&str> {
+        self.original
+            .get_or_init(|| match &self.event.extra {
+                crate::event::Extra::None | crate::event::Extra::Trace { .. } => None,
+                _ => match self.event.field("{OriginalFormat}") {
+                    Some(Value::Str(s)) => Some(s.into_owned()),
+                    _ => None,
+                },
+            })
+            .as_deref()
     }
 
     /// What the catalog makes of the event's message.
     pub fn recognized(&self) -> Option<&Recognized> {
         self.recognized
             .get_or_init(|| {
-                let original = match self.event.field("{OriginalFormat}") {
-                    Some(Value::Str(s)) => Some(s.into_owned()),
-                    _ => None,
-                };
                 Catalog::get().recognize(
                     self.event.category.as_deref(),
                     &self.event.message,
-                    original.as_deref(),
+                    self.original_format(),
                 )
             })
             .as_ref()
@@ -139,16 +152,9 @@ impl Lookup for EventLookup<'_, '_> {
                     .any(|&i| catalog.templates[i].event == r.event)
             });
         }
-        let original = match &self.event.extra {
-            crate::event::Extra::Json { .. } => match self.event.field("{OriginalFormat}") {
-                Some(Value::Str(s)) => Some(s.into_owned()),
-                _ => None,
-            },
-            _ => None,
-        };
         let catalog = Catalog::get();
-        if original.is_some() {
-            return catalog.is_one_of(templates, &self.event.message, original.as_deref());
+        if let Some(original) = self.original_format() {
+            return catalog.is_one_of(templates, &self.event.message, Some(original));
         }
         // The templates are tried one by one: each fails at its first
         // literal unless the message starts with it, which is cheaper than

@@ -396,3 +396,266 @@ expect = 0
         assert_eq!(f["count"], 1, "{name}");
     }
 }
+
+/// A trend with `group_by` counts each group on its own: the group that
+/// rises fires, the one that opens and closes does not.
+#[test]
+fn grouped_trends_count_each_group() {
+    let dir = crate::util::rule_dir(
+        "grouped.toml",
+        r#"id = "grouped-rise"
+title = "Grouped rise"
+severity = "warning"
+cause = "For the test."
+fix = "None."
+[trend]
+up           = 'message == "up"'
+down         = 'message == "down"'
+group_by     = ["category"]
+bucket       = "5m"
+rising_for   = "30m"
+min_increase = 5
+[[example]]
+name = "A rises while B opens and closes"
+expect = 1
+  [[example.event]]
+  time = "2024-03-02T10:00:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:05:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:10:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:15:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:20:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:25:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:30:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:35:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:40:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:45:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:00:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:00:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:05:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:05:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:10:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:10:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:15:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:15:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:20:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:20:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:25:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:25:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:30:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:30:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:35:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:35:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:40:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:40:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:45:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:45:30Z"
+  category = "B"
+  message = "down"
+[[example]]
+name = "A and B rise by 3 each: 6 together, but each under 5"
+expect = 0
+  [[example.event]]
+  time = "2024-03-02T10:00:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:15:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:35:00Z"
+  category = "A"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:05:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:20:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:40:00Z"
+  category = "B"
+  message = "up"
+[[example]]
+name = "B alone opens and closes"
+expect = 0
+  [[example.event]]
+  time = "2024-03-02T10:00:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:00:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:05:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:05:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:10:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:10:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:15:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:15:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:20:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:20:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:25:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:25:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:30:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:30:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:35:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:35:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:40:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:40:30Z"
+  category = "B"
+  message = "down"
+  [[example.event]]
+  time = "2024-03-02T10:45:00Z"
+  category = "B"
+  message = "up"
+  [[example.event]]
+  time = "2024-03-02T10:45:30Z"
+  category = "B"
+  message = "down"
+"#,
+    );
+    let o = bin()
+        .args(["rules", "test"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.ends_with("3 passed, 0 failed\n"), "{out}");
+}

@@ -68,6 +68,15 @@ pub struct Trigger {
     pub weak: bool,
 }
 
+impl Trigger {
+    /// True when the trigger rules some records out: it has a needle or a
+    /// start, and no empty start (which every message has).
+    pub fn narrows(&self) -> bool {
+        (!self.needles.is_empty() || !self.starts.is_empty())
+            && self.starts.iter().all(|l| !l.is_empty())
+    }
+}
+
 /// Where field values come from.
 pub trait Lookup {
     /// The value of `name`, if there is one.
@@ -283,36 +292,25 @@ fn eval<'c>(node: &'c Node, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
         }
         Node::Matches(l, re) => {
             let l = eval(l, ctx)?;
-            let (one, many);
-            let list: &[Cow<'_, str>] = match &l {
-                Value::Str(s) => {
-                    one = [Cow::Borrowed(s.as_ref())];
-                    &one
-                }
-                _ => {
-                    many = texts(&l);
-                    &many
-                }
-            };
-            for text in list {
+            b(any_text(&l, &mut |text| {
                 if !re.is_match(text) {
-                    continue;
+                    return false;
                 }
                 if re.captures_len() == 1 {
-                    return b(true);
+                    return true;
                 }
-                if let Some(c) = re.captures(text) {
-                    let mut caps = ctx.captures.borrow_mut();
-                    for name in re.capture_names().flatten() {
-                        if let Some(m) = c.name(name) {
-                            caps.retain(|(k, _)| k != name);
-                            caps.push((name.to_string(), m.as_str().to_string()));
-                        }
+                let Some(c) = re.captures(text) else {
+                    return false;
+                };
+                let mut caps = ctx.captures.borrow_mut();
+                for name in re.capture_names().flatten() {
+                    if let Some(m) = c.name(name) {
+                        caps.retain(|(k, _)| k != name);
+                        caps.push((name.to_string(), m.as_str().to_string()));
                     }
-                    return b(true);
                 }
-            }
-            b(false)
+                true
+            }))
         }
         Node::Add(l, r) => arith(eval(l, ctx)?, eval(r, ctx)?, true),
         Node::Sub(l, r) => arith(eval(l, ctx)?, eval(r, ctx)?, false),
@@ -339,15 +337,6 @@ fn any_text(v: &Value<'_>, f: &mut dyn FnMut(&str) -> bool) -> bool {
         Value::Str(s) => f(s),
         Value::List(items) => items.iter().any(|i| any_text(i, f)),
         other => f(&other.to_text()),
-    }
-}
-
-/// The texts a value offers to a string test.
-fn texts<'v>(v: &'v Value<'_>) -> Vec<Cow<'v, str>> {
-    match v {
-        Value::Str(s) => vec![Cow::Borrowed(s.as_ref())],
-        Value::List(items) => items.iter().flat_map(texts).collect(),
-        other => vec![Cow::Owned(other.to_text())],
     }
 }
 

@@ -326,14 +326,7 @@ impl Engine {
                     cond: c as u32,
                     needs_capture: super::cond::needs_capture(&cond.node),
                 });
-                match cond
-                    .trigger
-                    .as_ref()
-                    // An empty start would be every message: always evaluated.
-                    .filter(|t| {
-                        (!t.needles.is_empty() || !t.starts.is_empty())
-                            && t.starts.iter().all(|l| !l.is_empty())
-                    }) {
+                match cond.trigger.as_ref().filter(|t| t.narrows()) {
                     Some(trigger) => {
                         for lit in &trigger.starts {
                             starts.add(lit, u);
@@ -933,23 +926,24 @@ mod tests {
         assert_eq!(n.len(), 3);
     }
 
+    /// A match rule `id` for messages containing `needle`.
+    fn contains_rule(id: &str, needle: &str) -> Rule {
+        crate::rules::compile::compile(
+            "t.toml",
+            &format!(
+                "id = \"{id}\"\ntitle = \"t\"\nseverity = \"info\"\ncause = \"c\"\nfix = \"f\"\n[match]\nwhen = 'message contains \"{needle}\"'\n[[example]]\nname = \"a\"\nexpect = 1\n  [[example.event]]\n  message = \"{needle}\"\n[[example]]\nname = \"b\"\nexpect = 0\n  [[example.event]]\n  message = \"zzz\"\n"
+            ),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn every_needle_is_found_overlaps_included() {
-        use crate::rules::compile::compile;
-        let rule = |id: &str, needle: &str| {
-            compile(
-                "t.toml",
-                &format!(
-                    "id = \"{id}\"\ntitle = \"t\"\nseverity = \"info\"\ncause = \"c\"\nfix = \"f\"\n[match]\nwhen = 'message contains \"{needle}\"'\n[[example]]\nname = \"a\"\nexpect = 1\n  [[example.event]]\n  message = \"{needle}\"\n[[example]]\nname = \"b\"\nexpect = 0\n  [[example.event]]\n  message = \"zzz\"\n"
-                ),
-            )
-            .unwrap()
-        };
         let set = RuleSet {
             rules: vec![
-                rule("a", "was dropped"),
-                rule("b", "dropped, probably"),
-                rule("c", "was drop"),
+                contains_rule("a", "was dropped"),
+                contains_rule("b", "dropped, probably"),
+                contains_rule("c", "was drop"),
             ],
         };
         let engine = Engine::new(set, 10);
@@ -967,13 +961,8 @@ mod tests {
     #[test]
     fn the_last_hit_survives_parts_that_each_kept_too_many() {
         use crate::parse::Format;
-        use crate::rules::compile::compile;
         use crate::scan::{ScanOptions, scan_bytes};
-        let rule = compile(
-            "t.toml",
-            "id = \"x\"\ntitle = \"t\"\nseverity = \"info\"\ncause = \"c\"\nfix = \"f\"\n[match]\nwhen = 'message contains \"boom\"'\n[[example]]\nname = \"a\"\nexpect = 1\n  [[example.event]]\n  message = \"boom\"\n[[example]]\nname = \"b\"\nexpect = 0\n  [[example.event]]\n  message = \"zzz\"\n",
-        )
-        .unwrap();
+        let rule = contains_rule("x", "boom");
         // One occurrence kept: every chunk of several hits keeps a `last`.
         let engine = Engine::new(RuleSet { rules: vec![rule] }, 1);
         let mut text = String::new();

@@ -273,20 +273,8 @@ struct Cx {
 }
 
 /// Hits of the given slots, in time order (line order without times),
-/// tagged with their slot.
+/// tagged with their slot and their time as nanoseconds since the epoch.
 fn ordered<'h>(
-    preds: &[(Slot, &'h super::engine::PredHits)],
-    want: impl Fn(Slot) -> bool,
-    absent_first: bool,
-) -> Vec<(Slot, &'h Hit)> {
-    ordered_timed(preds, want, absent_first)
-        .into_iter()
-        .map(|(_, s, hit)| (s, hit))
-        .collect()
-}
-
-/// [`ordered`], each hit with its time as nanoseconds since the epoch.
-fn ordered_timed<'h>(
     preds: &[(Slot, &'h super::engine::PredHits)],
     want: impl Fn(Slot) -> bool,
     absent_first: bool,
@@ -308,11 +296,10 @@ fn ordered_timed<'h>(
         .filter(|(s, _)| want(*s))
         .flat_map(|(s, h)| {
             h.hits.iter().map(move |hit| {
-                let at = hit.time().map(|t| {
-                    let (secs, nanos) = t.sort_key();
-                    secs.saturating_mul(1_000_000_000)
-                        .saturating_add(i64::from(nanos))
-                });
+                // Nanoseconds fit an i64 until 2262; later times saturate.
+                let at = hit
+                    .time()
+                    .map(|t| i64::try_from(t.nanos()).unwrap_or(i64::MAX));
                 ((at, hit.line(), step_rank(*s)), *s, hit)
             })
         })
@@ -357,7 +344,7 @@ fn run(
         } => {
             let hits = ordered(preds, |s| s == Slot::Main, false);
             let mut groups: HashMap<String, Vec<&Hit>> = HashMap::new();
-            for (_, hit) in hits {
+            for (_, _, hit) in hits {
                 let Some(key) = key_of(hit, group_by, cx.input, cx.format) else {
                     continue;
                 };
@@ -413,45 +400,49 @@ fn run(
             group_by,
             ..
         } => {
-            let hits = ordered_timed(preds, |s| matches!(s, Slot::Up | Slot::Down), false);
+            let hits = ordered(preds, |s| matches!(s, Slot::Up | Slot::Down), false);
             if hits.iter().any(|(at, _, _)| at.is_none()) {
                 out.notes.push(format!(
                     "rule `{}`: a trend needs timestamps; events without them were left out",
                     rule.id
                 ));
             }
-            // Per group: (time, running count, hit). An ungrouped trend,
-            // the common case, has one group and needs no key per hit.
-            let mut series: HashMap<String, Vec<(i64, i64, &Hit)>> = HashMap::new();
-            let mut level: HashMap<String, i64> = HashMap::new();
-            let mut all: Vec<(i64, i64, &Hit)> = Vec::new();
-            let mut running = 0;
+            // Per group: its key, its running count and its points (time,
+            // count, hit). An ungrouped trend has one group and looks no key
+            // up: it may see hundreds of thousands of hits.
+            let mut groups: Vec<TrendGroup<'_>> = Vec::new();
+            let mut by_key: HashMap<String, usize> = HashMap::new();
             for (at, slot, hit) in hits {
                 let Some(at) = at else { continue };
-                let step = if slot == Slot::Up { 1 } else { -1 };
-                if group_by.is_empty() {
-                    running += step;
-                    all.push((at, running, hit));
-                    continue;
-                }
-                let Some(key) = key_of(hit, group_by, cx.input, cx.format) else {
-                    continue;
+                let g = if group_by.is_empty() {
+                    if groups.is_empty() {
+                        groups.push((String::new(), 0, Vec::new()));
+                    }
+                    0
+                } else {
+                    let Some(key) = key_of(hit, group_by, cx.input, cx.format) else {
+                        continue;
+                    };
+                    match by_key.get(&key) {
+                        Some(&g) => g,
+                        None => {
+                            by_key.insert(key.clone(), groups.len());
+                            groups.push((key, 0, Vec::new()));
+                            groups.len() - 1
+                        }
+                    }
                 };
-                let v = level.entry(key.clone()).or_insert(0);
-                *v += step;
-                series.entry(key).or_default().push((at, *v, hit));
+                let (_, level, points) = &mut groups[g];
+                *level += if slot == Slot::Up { 1 } else { -1 };
+                points.push((at, *level, hit));
             }
-            if group_by.is_empty() && !all.is_empty() {
-                series.insert(String::new(), all);
-            }
-            let mut keys: Vec<&String> = series.keys().collect();
-            keys.sort();
-            for key in keys {
+            groups.sort_by(|a, b| a.0.cmp(&b.0));
+            for (_, _, points) in &groups {
                 trend(
                     cx,
                     index,
                     rule,
-                    &series[key],
+                    points,
                     *bucket,
                     *rising_for,
                     *min_increase,
@@ -465,6 +456,10 @@ fn run(
     out.last = out.occurrences.iter().filter_map(|o| o.time).max();
     out
 }
+
+/// One group of a trend: its key, its running count, and its points
+/// (time in nanoseconds, count after the hit, hit).
+type TrendGroup<'h> = (String, i64, Vec<(i64, i64, &'h Hit)>);
 
 #[allow(clippy::too_many_arguments)]
 fn trend(
@@ -564,7 +559,7 @@ fn sequence(
     let mut done: Vec<Instance> = Vec::new();
     // Per key: when the absent first step last happened.
     let mut seen_absent: HashMap<String, Option<Timestamp>> = HashMap::new();
-    for (slot, hit) in hits {
+    for (_, slot, hit) in hits {
         let Slot::Step(s) = slot else { continue };
         let Some(k) = key_of(hit, &names, cx.input, cx.format) else {
             continue;

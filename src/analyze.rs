@@ -518,6 +518,8 @@ fn finish(
             }
         }
         result.sequences = Some(kept);
+    } else {
+        scan::free_later(kept);
     }
     result.summary = summary;
 }

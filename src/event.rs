@@ -124,29 +124,46 @@ pub fn shorten(text: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{}…", &text[..end]))
 }
 
-/// `1.5s`, `250ms`, `2h3m`: a duration for people.
+/// `1.5s`, `250ms`, `2h3m`: a duration for people. (One allocation: the
+/// drops' ranking writes one for every cause.)
 pub fn format_duration(nanos: i64) -> String {
-    let sign = if nanos < 0 { "-" } else { "" };
+    use std::fmt::Write;
+    let mut out = String::with_capacity(12);
+    if nanos < 0 {
+        out.push('-');
+    }
     let n = nanos.unsigned_abs();
     let ms = n as f64 / 1e6;
     if ms < 1000.0 {
-        return format!("{sign}{}ms", trim_float(ms));
+        push_trimmed(&mut out, ms);
+        out.push_str("ms");
+        return out;
     }
     let s = ms / 1000.0;
     if s < 60.0 {
-        return format!("{sign}{}s", trim_float(s));
+        push_trimmed(&mut out, s);
+        out.push('s');
+        return out;
     }
     let total = s.round() as u64;
     let (h, m, sec) = (total / 3600, (total % 3600) / 60, total % 60);
-    match (h, m, sec) {
-        (0, m, s) => format!("{sign}{m}m{s:02}s"),
-        (h, m, _) => format!("{sign}{h}h{m:02}m"),
-    }
+    let _ = match (h, m, sec) {
+        (0, m, s) => write!(out, "{m}m{s:02}s"),
+        (h, m, _) => write!(out, "{h}h{m:02}m"),
+    };
+    out
 }
 
-fn trim_float(v: f64) -> String {
-    let s = format!("{v:.3}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+/// Appends `v` with at most three decimals, trailing zeros dropped.
+fn push_trimmed(out: &mut String, v: f64) {
+    use std::fmt::Write;
+    let _ = write!(out, "{v:.3}");
+    while out.ends_with('0') {
+        out.pop();
+    }
+    if out.ends_with('.') {
+        out.pop();
+    }
 }
 
 /// Format-specific data kept raw until someone asks for it.
@@ -352,5 +369,9 @@ mod tests {
         assert_eq!(format_duration(-1_500_000), "-1.5ms");
         assert_eq!(format_duration(125_000_000_000), "2m05s");
         assert_eq!(format_duration(3_725_000_000_000), "1h02m");
+        assert_eq!(format_duration(100_000_000), "100ms");
+        assert_eq!(format_duration(-2_000_000_000), "-2s");
+        assert_eq!(format_duration(0), "0ms");
+        assert_eq!(format_duration(-125_000_000_000), "-2m05s");
     }
 }

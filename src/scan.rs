@@ -107,6 +107,14 @@ pub fn scan_bytes<C: Collector>(
         )
 }
 
+/// Frees `value` on the worker pool rather than here: a scan's leftovers
+/// (a gigabyte's mapping, millions of small allocations) take tens of
+/// milliseconds to release, which the caller's serial work that follows
+/// need not wait for (measured: −40 ms per GiB of ILogger text).
+pub fn free_later<T: Send + 'static>(value: T) {
+    rayon::spawn(move || drop(value));
+}
+
 /// Scans a stream whose first bytes (`head`) were already read. A read
 /// error ends the scan: what was read before it is returned with the error.
 pub fn scan_stream<C: Collector>(

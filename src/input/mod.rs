@@ -230,7 +230,9 @@ pub fn with_content<R>(origin: &Origin, f: impl FnOnce(Content<'_>) -> R) -> Res
                 let mut dec = Gzip(flate2::bufread::MultiGzDecoder::new(&map[..]));
                 return Ok(f(Content::Stream(&mut dec)));
             }
-            Ok(f(Content::Bytes(&map)))
+            let out = f(Content::Bytes(&map));
+            crate::scan::free_later(map);
+            Ok(out)
         }
         Origin::ZipMember { archive, index } => {
             let file =

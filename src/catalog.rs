@@ -38,6 +38,60 @@ pub struct Template {
     segs: Vec<Seg>,
     /// A searcher per literal segment (`None` for holes), built once.
     finders: Vec<Option<memchr::memmem::Finder<'static>>>,
+    /// Quick tests that reject most messages before the segments are
+    /// walked: a record whose message starts like many templates (every
+    /// `Connection {Id} …`) is tried against about 50 of them.
+    quick: Quick,
+}
+
+/// What every message of a template has: a length, and the first and last
+/// (up to) 8 bytes when it starts or ends with a literal, as words with the
+/// mask of those bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Quick {
+    min_len: usize,
+    prefix: (u64, u64),
+    suffix: (u64, u64),
+}
+
+impl Quick {
+    fn new(segs: &[Seg]) -> Quick {
+        let word = |l: &[u8]| {
+            let n = l.len().min(8);
+            let mask = if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            };
+            (first_word(l) & mask, mask)
+        };
+        fn lit(s: Option<&Seg>) -> &[u8] {
+            match s {
+                Some(Seg::Lit(l)) => l.as_bytes(),
+                _ => &[],
+            }
+        }
+        let last = lit(segs.last());
+        Quick {
+            min_len: segs
+                .iter()
+                .map(|s| match s {
+                    Seg::Lit(l) => l.len(),
+                    Seg::Hole(_) => 0,
+                })
+                .sum(),
+            prefix: word(lit(segs.first())),
+            suffix: word(&last[last.len().saturating_sub(8)..]),
+        }
+    }
+
+    /// False when `m` cannot be a message of the template.
+    fn admits(&self, m: &[u8]) -> bool {
+        m.len() >= self.min_len && first_word(m) & self.prefix.1 == self.prefix.0 && {
+            let tail = self.suffix.1.count_ones() as usize / 8;
+            first_word(&m[m.len() - tail..]) & self.suffix.1 == self.suffix.0
+        }
+    }
 }
 
 /// A recognised message.
@@ -113,6 +167,7 @@ impl Catalog {
                 component: cols[0].to_string(),
                 guide: cols[7].to_string(),
                 text,
+                quick: Quick::new(&segs),
                 segs,
                 finders,
             });
@@ -299,6 +354,14 @@ impl Catalog {
     }
 }
 
+/// The first 8 bytes of `b` as a little-endian word (zeros past its end).
+fn first_word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    w[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(w)
+}
+
 impl Template {
     /// The literal every message of this template starts with, when the
     /// template starts with one (not with a placeholder).
@@ -323,6 +386,11 @@ impl Template {
 
     /// True when `message` is this template (no values extracted).
     pub fn matches(&self, message: &str) -> bool {
+        self.quick.admits(message.as_bytes()) && self.walk(message)
+    }
+
+    /// [`Template::matches`] without the quick tests.
+    fn walk(&self, message: &str) -> bool {
         fn go(
             segs: &[Seg],
             finders: &[Option<memchr::memmem::Finder<'static>>],
@@ -502,6 +570,41 @@ fn match_segs(t: &Template, message: &str) -> Option<Vec<(String, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The quick tests never reject a message the segments accept.
+    #[test]
+    fn quick_tests_only_reject_what_the_walk_rejects() {
+        let catalog = Catalog::get();
+        let mut messages = vec![String::new(), "x".to_string(), "Connection".to_string()];
+        for t in &catalog.templates {
+            for value in ["v1", ""] {
+                let filled: String = t
+                    .segs
+                    .iter()
+                    .map(|s| match s {
+                        Seg::Lit(l) => l.as_str(),
+                        Seg::Hole(_) => value,
+                    })
+                    .collect();
+                let mut half = filled.len() / 2;
+                while !filled.is_char_boundary(half) {
+                    half -= 1;
+                }
+                messages.push(format!("{filled} and more"));
+                messages.push(filled[..half].to_string());
+                messages.push(filled);
+            }
+        }
+        let mut matched = 0;
+        for t in &catalog.templates {
+            for m in &messages {
+                assert_eq!(t.matches(m), t.walk(m), "{:?} on {m:?}", t.text);
+                matched += usize::from(t.matches(m));
+            }
+        }
+        // Every template matches at least its own filled-in text.
+        assert!(matched >= catalog.templates.len(), "{matched}");
+    }
 
     fn rec(cat: Option<&str>, msg: &str) -> Option<Recognized> {
         Catalog::get().recognize(cat, msg, None)

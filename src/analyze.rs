@@ -489,11 +489,7 @@ fn collectors<'e>(
         Summary {
             anchors: opts.several_inputs,
         },
-        RuleCollector {
-            engine,
-            input: opts.input,
-            format: format.name(),
-        },
+        RuleCollector::new(engine, opts.input, format),
     )
 }
 

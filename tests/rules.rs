@@ -397,6 +397,79 @@ expect = 0
     }
 }
 
+/// The prefilter searches only the bodies of ILogger and trace-listener
+/// records (what follows the header, what precedes the footers): texts in
+/// the message, on the header line (SingleLine), in continuation lines and
+/// in the exception are found; a needle of a category or source test is
+/// looked for in those fields; a text only in a footer is not a message.
+#[test]
+fn bodies_and_headers_are_both_searched() {
+    let dir = crate::util::rule_dir(
+        "body.toml",
+        r#"id = "yak"
+title = "Yak"
+severity = "warning"
+cause = "For the test."
+fix = "None."
+[match]
+when = 'message contains "yak shaving" || exception contains "YakException" || category contains "Yakety" || source contains "Yakkity"'
+[[example]]
+name = "in the message"
+expect = 1
+  [[example.event]]
+  message = "more yak shaving"
+[[example]]
+name = "elsewhere"
+expect = 0
+  [[example.event]]
+  message = "a yak, shaved"
+"#,
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = [
+        (
+            "simple.log",
+            concat!(
+                "2024-03-02T10:15:00.000Z info: App.Thing[1]\n      more yak shaving\n",
+                "2024-03-02T10:15:01.000Z info: App.Thing[1] one line: yak shaving\n",
+                "2024-03-02T10:15:02.000Z fail: App.Thing[1]\n      failed\nSystem.YakException: no\n   at A.B()\n",
+                "2024-03-02T10:15:03.000Z info: App.Yakety.Sax[1]\n      header only\n",
+                "2024-03-02T10:15:04.000Z info: App.Thing[1]\n      first line\n      then yak shaving\n",
+                "2024-03-02T10:15:05.000Z info: App.Thing[1]\n      nothing here\n",
+            ),
+            5,
+        ),
+        (
+            "asrs.log.txt",
+            concat!(
+                "Microsoft.Azure.SignalR Information: 0 : [App.Thing]more yak shaving\n    DateTime=2024-03-02T10:15:00.0000000Z\n",
+                "Microsoft.Azure.SignalR Information: 0 : [App.Thing]first line\nthen yak shaving\n    DateTime=2024-03-02T10:15:01.0000000Z\n",
+                "Microsoft.Azure.SignalR Information: 0 : [App.Yakety.Sax]header only\n    DateTime=2024-03-02T10:15:02.0000000Z\n",
+                "Yakkity.Source Information: 0 : [App.Thing]source only\n    DateTime=2024-03-02T10:15:03.0000000Z\n",
+                "Microsoft.Azure.SignalR Information: 0 : [App.Thing]nothing here\n    Callstack=yak shaving\n    DateTime=2024-03-02T10:15:04.0000000Z\n",
+            ),
+            4,
+        ),
+    ];
+    for (name, text, expected) in logs {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let run = crate::util::parse_json(
+            [
+                "--no-builtin-rules".as_ref(),
+                "--rules".as_ref(),
+                dir.path().as_os_str(),
+                path.as_os_str(),
+            ],
+            None,
+        );
+        let f = run
+            .finding("yak")
+            .unwrap_or_else(|| panic!("{name}: {:?}", run.json));
+        assert_eq!(f["count"], expected, "{name}");
+    }
+}
+
 /// A trend with `group_by` counts each group on its own: the group that
 /// rises fires, the one that opens and closes does not.
 #[test]

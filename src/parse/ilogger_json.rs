@@ -102,6 +102,7 @@ impl RecordParser for IloggerJson {
                 scopes: entry.scopes.map(|r| Cow::Borrowed(r.get())),
             },
             raw: text,
+            body: "",
         })
     }
 }

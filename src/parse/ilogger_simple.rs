@@ -142,6 +142,10 @@ impl RecordParser for IloggerSimple {
         header(line)
     }
 
+    fn marks_bodies(&self) -> bool {
+        true
+    }
+
     fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
         let first = rec.lines[0];
         let m = rec.start.marks;
@@ -161,6 +165,9 @@ impl RecordParser for IloggerSimple {
             level: rec.start.level,
             category: Some(Cow::Borrowed(&first[m[CATEGORY_START]..m[CATEGORY_END]])),
             event_id: Some(rec.start.event_id),
+            // All after the `Category[Id]` header: the message, scopes and
+            // exception, on this line (SingleLine) or the lines below.
+            body: &rec.text[m[REST]..],
             ..Event::default()
         };
         if m[REST] < first.len() {

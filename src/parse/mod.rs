@@ -132,6 +132,13 @@ pub trait RecordParser: Sync {
     /// look at nothing but the line: chunk cuts rely on it.
     fn record_start(&self, line: &[u8]) -> Option<Start>;
 
+    /// True when the parser sets every event's [`Event::body`] it can (the
+    /// rules' prefilter then searches bodies record by record instead of
+    /// whole chunks).
+    fn marks_bodies(&self) -> bool {
+        false
+    }
+
     /// True when `line` starts a record.
     fn is_record_start(&self, line: &[u8]) -> bool {
         self.record_start(line).is_some()

@@ -80,6 +80,10 @@ fn footer(line: &str) -> Option<(&str, &str)> {
 }
 
 impl RecordParser for TraceListener {
+    fn marks_bodies(&self) -> bool {
+        true
+    }
+
     fn record_start(&self, line: &[u8]) -> Option<Start> {
         if matches!(line.first(), None | Some(b' ' | b'\t')) {
             return None;
@@ -137,6 +141,11 @@ impl RecordParser for TraceListener {
         } else {
             Cow::Owned(format!("{head}\n{}", more.join("\n")))
         };
+        // From `[Category]` to the end of the last message line: the
+        // footers after it (process, thread, time) are no text to search.
+        let last = more.last().copied().unwrap_or(first);
+        let body_end = last.as_ptr() as usize + last.len() - rec.text.as_ptr() as usize;
+        let body = &rec.text[msg_start..body_end.max(msg_start)];
         Ok(Event {
             line: rec.line,
             time,
@@ -149,6 +158,7 @@ impl RecordParser for TraceListener {
                 process_id: process_id.map(Cow::Borrowed),
                 thread_id: thread_id.map(Cow::Borrowed),
             },
+            body,
             ..Event::default()
         })
     }

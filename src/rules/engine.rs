@@ -238,6 +238,10 @@ pub struct Engine {
     units: Vec<Unit>,
     /// Needle number → units that need it.
     needle_units: Vec<Vec<u32>>,
+    /// Needles of tests on the category, scopes or source (with the
+    /// number of each): when only a record's body is searched, these are
+    /// also looked for in those fields.
+    header_needles: Vec<(usize, String)>,
     /// Units without needles that can hold for a log record.
     always_logs: Vec<u32>,
     /// Units without needles, for events with captured request fields.
@@ -317,6 +321,7 @@ impl Engine {
         let mut needles: Vec<String> = Vec::new();
         let mut needle_units: Vec<Vec<u32>> = Vec::new();
         let mut always = Vec::new();
+        let mut weak = Vec::new();
         let mut starts = Starts::default();
         for (p, pred) in preds.iter().enumerate() {
             for (c, cond) in pred.conds.iter().enumerate() {
@@ -328,6 +333,9 @@ impl Engine {
                 });
                 match cond.trigger.as_ref().filter(|t| t.narrows()) {
                     Some(trigger) => {
+                        if trigger.weak {
+                            weak.push(u);
+                        }
                         for lit in &trigger.starts {
                             starts.add(lit, u);
                         }
@@ -368,6 +376,13 @@ impl Engine {
                 }
             }
         }
+        let header_needles = needles
+            .iter()
+            .zip(&needle_units)
+            .enumerate()
+            .filter(|(_, (_, units))| units.iter().any(|u| weak.contains(u)))
+            .map(|(n, (needle, _))| (n, needle.clone()))
+            .collect();
         let ac = (!needles.is_empty()).then(|| Needles::new(&needles));
         let (always_logs, always_captured): (Vec<u32>, Vec<u32>) = (
             always
@@ -402,6 +417,7 @@ impl Engine {
             ac,
             starts,
             needle_units,
+            header_needles,
             always_logs,
             always_captured,
             max_occurrences: max_occurrences.max(1),
@@ -477,6 +493,27 @@ impl Engine {
         if event.raw.is_empty() {
             // Events without raw text (rule examples, captures): no prefilter.
             (0..self.units.len() as u32).for_each(&mut set);
+        } else if let Some(ac) = &self.ac
+            && !event.body.is_empty()
+        {
+            ac.each_at(event.body, |pattern, _| {
+                self.needle_units[pattern]
+                    .iter()
+                    .copied()
+                    .for_each(&mut set)
+            });
+            if !self.header_needles.is_empty() {
+                let source = match &event.extra {
+                    crate::event::Extra::Trace { source, .. } => Some(&**source),
+                    _ => None,
+                };
+                let fields = [event.category.as_deref(), event.scopes.as_deref(), source];
+                for (n, needle) in &self.header_needles {
+                    if fields.iter().flatten().any(|f| f.contains(needle.as_str())) {
+                        self.needle_units[*n].iter().copied().for_each(&mut set);
+                    }
+                }
+            }
         } else if let Some(ac) = &self.ac {
             let at = event.raw.as_ptr() as usize;
             let (base, len) = kept.chunk;
@@ -828,6 +865,20 @@ pub struct RuleCollector<'e> {
     pub input: usize,
     /// The input's format name.
     pub format: &'static str,
+    /// The format's parser marks event bodies: search them, not chunks.
+    pub bodies: bool,
+}
+
+impl<'e> RuleCollector<'e> {
+    /// The collector for input `input`, read as `format`.
+    pub fn new(engine: &'e Engine, input: usize, format: crate::parse::Format) -> Self {
+        RuleCollector {
+            engine,
+            input,
+            format: format.name(),
+            bodies: format.parser().is_some_and(|p| p.marks_bodies()),
+        }
+    }
 }
 
 impl Collector for RuleCollector<'_> {
@@ -838,7 +889,10 @@ impl Collector for RuleCollector<'_> {
     }
 
     fn chunk(&self, acc: &mut Kept, text: &str) {
-        self.engine.chunk(acc, text);
+        // With bodies marked, each record's body is searched on its own:
+        // the headers and footers between them (a third to a half of the
+        // text) are not searched at all.
+        self.engine.chunk(acc, if self.bodies { "" } else { text });
     }
 
     fn event(&self, acc: &mut Kept, event: &Event<'_>) {
@@ -971,11 +1025,7 @@ mod tests {
                 "2024-01-01T10:00:{i:02}.000Z info: A[1]\n      boom {i}\n"
             ));
         }
-        let collector = RuleCollector {
-            engine: &engine,
-            input: 0,
-            format: "ilogger-simple",
-        };
+        let collector = RuleCollector::new(&engine, 0, Format::IloggerSimple);
         for chunk_size in [60, 200, 500, 1 << 20] {
             let opts = ScanOptions {
                 chunk_size,

@@ -50,11 +50,7 @@ pub fn run_rule(rule: &Rule) -> Vec<ExampleResult> {
         .map(|ex| {
             let (mut kept, format, end) = match &ex.input {
                 ExampleInput::Text { format, text } => {
-                    let collector = RuleCollector {
-                        engine: &engine,
-                        input: 0,
-                        format: format.name(),
-                    };
+                    let collector = RuleCollector::new(&engine, 0, *format);
                     let (summary, kept) = match format.parser() {
                         Some(parser) => {
                             scan::scan_bytes(

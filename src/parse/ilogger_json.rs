@@ -5,7 +5,8 @@
 //! hold raw newlines and nested values of an indented object are indented,
 //! so such a line is always a new top-level value. `State` and `Scopes` are
 //! kept as raw JSON for rules to look into; strings borrow from the input
-//! unless they contain escapes (`\u0027`).
+//! unless they contain escapes (`\u0027`): serde copies an `Option<Cow>`,
+//! so strings go through [`Text`], which borrows.
 
 use super::{Diagnostics, Record, RecordParser, Reject, Start};
 use crate::event::{Event, Extra, Level};
@@ -19,22 +20,32 @@ pub(crate) struct IloggerJson;
 
 #[derive(Deserialize)]
 struct Entry<'a> {
-    #[serde(rename = "Timestamp", borrow, default)]
+    #[serde(rename = "Timestamp", borrow, default, deserialize_with = "text")]
     timestamp: Option<Cow<'a, str>>,
     #[serde(rename = "EventId", default)]
     event_id: Option<i64>,
-    #[serde(rename = "LogLevel", borrow, default)]
+    #[serde(rename = "LogLevel", borrow, default, deserialize_with = "text")]
     log_level: Option<Cow<'a, str>>,
-    #[serde(rename = "Category", borrow, default)]
+    #[serde(rename = "Category", borrow, default, deserialize_with = "text")]
     category: Option<Cow<'a, str>>,
-    #[serde(rename = "Message", borrow, default)]
+    #[serde(rename = "Message", borrow, default, deserialize_with = "text")]
     message: Option<Cow<'a, str>>,
-    #[serde(rename = "Exception", borrow, default)]
+    #[serde(rename = "Exception", borrow, default, deserialize_with = "text")]
     exception: Option<Cow<'a, str>>,
     #[serde(rename = "State", borrow, default)]
     state: Option<&'a RawValue>,
     #[serde(rename = "Scopes", borrow, default)]
     scopes: Option<&'a RawValue>,
+}
+
+/// A string that borrows from the input unless it has escapes. (serde
+/// borrows a `Cow<str>` field, but copies one inside an `Option`, which
+/// cost an allocation per string and hid where the message is.)
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
 }
 
 /// `LogLevel` names of Microsoft.Extensions.Logging.
@@ -53,6 +64,10 @@ pub(crate) fn level_from_name(name: &str) -> Option<Level> {
 impl RecordParser for IloggerJson {
     fn record_start(&self, line: &[u8]) -> Option<Start> {
         (line.first() == Some(&b'{')).then(Start::default)
+    }
+
+    fn marks_bodies(&self) -> bool {
+        true
     }
 
     fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
@@ -88,6 +103,7 @@ impl RecordParser for IloggerJson {
             }
             parsed
         });
+        let body = body(text, entry.message.as_ref(), entry.exception.as_ref());
         Ok(Event {
             line,
             time,
@@ -102,9 +118,31 @@ impl RecordParser for IloggerJson {
                 scopes: entry.scopes.map(|r| Cow::Borrowed(r.get())),
             },
             raw: text,
-            body: "",
+            body,
         })
     }
+}
+
+/// The span of `text` from the message to the exception (the text the
+/// rules search; `State` repeats the message, the rest is keys and
+/// numbers). Empty, so the whole record is searched, unless both borrow
+/// from `text`: a value with escapes was copied and its place is unknown.
+fn body<'a>(
+    text: &'a str,
+    message: Option<&Cow<'a, str>>,
+    exception: Option<&Cow<'a, str>>,
+) -> &'a str {
+    let base = text.as_ptr() as usize;
+    let mut span: Option<(usize, usize)> = None;
+    for value in [message, exception].into_iter().flatten() {
+        let Cow::Borrowed(v) = value else {
+            return "";
+        };
+        let start = v.as_ptr() as usize - base;
+        let end = start + v.len();
+        span = Some(span.map_or((start, end), |(s, e)| (s.min(start), e.max(end))));
+    }
+    span.map_or("", |(s, e)| &text[s..e])
 }
 
 #[cfg(test)]
@@ -124,6 +162,20 @@ mod tests {
             ev.field("{OriginalFormat}"),
             Some(Value::Str("to '{Endpoint}'".into()))
         );
+    }
+
+    /// Strings without escapes borrow from the record, and the body the
+    /// prefilter searches runs from the message to the exception.
+    #[test]
+    fn strings_borrow_and_the_body_spans_message_and_exception() {
+        let text = r#"{"EventId":1,"LogLevel":"Error","Category":"C","Message":"failed","Exception":"System.Exception: boom","State":{"Message":"failed"}}"#;
+        let ev = parse_one(&IloggerJson, text, 1, &mut Diagnostics::default()).unwrap();
+        assert!(matches!(ev.message, Cow::Borrowed(_)));
+        assert!(matches!(ev.category, Some(Cow::Borrowed(_))));
+        assert_eq!(ev.body, r#"failed","Exception":"System.Exception: boom"#);
+        let escaped = r#"{"Message":"to \u0027x\u0027","State":{}}"#;
+        let ev = parse_one(&IloggerJson, escaped, 1, &mut Diagnostics::default()).unwrap();
+        assert_eq!((ev.message.as_ref(), ev.body), ("to 'x'", ""));
     }
 
     #[test]

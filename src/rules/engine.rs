@@ -503,11 +503,18 @@ impl Engine {
                     .for_each(&mut set)
             });
             if !self.header_needles.is_empty() {
-                let source = match &event.extra {
-                    crate::event::Extra::Trace { source, .. } => Some(&**source),
-                    _ => None,
+                use crate::event::Extra;
+                let (source, json_scopes) = match &event.extra {
+                    Extra::Trace { source, .. } => (Some(&**source), None),
+                    Extra::Json { scopes, .. } => (None, scopes.as_deref()),
+                    _ => (None, None),
                 };
-                let fields = [event.category.as_deref(), event.scopes.as_deref(), source];
+                let fields = [
+                    event.category.as_deref(),
+                    event.scopes.as_deref(),
+                    source,
+                    json_scopes,
+                ];
                 for (n, needle) in &self.header_needles {
                     if fields.iter().flatten().any(|f| f.contains(needle.as_str())) {
                         self.needle_units[*n].iter().copied().for_each(&mut set);

@@ -25,9 +25,15 @@ pub trait Collector: Sync {
     fn start(&self) -> Self::Acc;
 
     /// Sees the text of a chunk before its events (whose `raw` texts are
-    /// slices of it), e.g. to search it once rather than event by event.
-    fn chunk(&self, acc: &mut Self::Acc, text: &str) {
-        let _ = (acc, text);
+    /// slices of it), e.g. to search it once rather than event by event,
+    /// and where the chunk lies in its scan.
+    fn chunk(&self, acc: &mut Self::Acc, text: &str, piece: Piece) {
+        let _ = (acc, text, piece);
+    }
+
+    /// Called after the chunk's last event.
+    fn chunk_end(&self, acc: &mut Self::Acc) {
+        let _ = acc;
     }
 
     /// Sees one event (line numbers local to the chunk).
@@ -37,6 +43,21 @@ pub trait Collector: Sync {
     /// shifted by `line_offset`.
     fn append(&self, acc: &mut Self::Acc, later: Self::Acc, line_offset: u64);
 }
+
+/// Which chunk of which scan a collector is given. Scans are numbered
+/// across the process, so a thread that is handed chunk `index + 1` of
+/// the same scan right after chunk `index` knows that the chunks it just
+/// saw are all before this one in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    /// The scan (one call of [`scan_bytes`]).
+    pub scan: usize,
+    /// The chunk's place in that scan.
+    pub index: usize,
+}
+
+/// Numbers the scans of this process.
+static SCANS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// How an input is read: how it is cut up, and what its clock means.
 #[derive(Debug, Clone, Copy)]
@@ -87,6 +108,7 @@ pub fn scan_bytes<C: Collector>(
 ) -> Scanned<C::Acc> {
     let is_start = |l: &[u8]| parser.is_record_start(l);
     let ranges = chunk::cut(bytes, opts.chunk_size, &is_start);
+    let scan = SCANS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // Neighbouring chunks are appended as soon as both are done, on the
     // worker threads: appending is associative (each part's line numbers
     // are shifted by the lines before it), so the tree gives what an
@@ -94,7 +116,11 @@ pub fn scan_bytes<C: Collector>(
     // past a predicate's limit are freed by the threads that made them.
     ranges
         .into_par_iter()
-        .map(|r| scan_chunk(&bytes[r], parser, &opts.clock, collector))
+        .enumerate()
+        .map(|(index, r)| {
+            let piece = Piece { scan, index };
+            scan_chunk(&bytes[r], piece, parser, &opts.clock, collector)
+        })
         .reduce(
             || Scanned {
                 diag: Diagnostics::default(),
@@ -181,6 +207,7 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> (bool, Option<
 /// parsed; the lines where it happened are counted.
 fn scan_chunk<C: Collector>(
     bytes: &[u8],
+    piece: Piece,
     parser: &dyn RecordParser,
     clock: &TimeContext,
     collector: &C,
@@ -208,10 +235,11 @@ fn scan_chunk<C: Collector>(
             }
         });
     }
-    collector.chunk(&mut acc, &text);
+    collector.chunk(&mut acc, &text, piece);
     parse::split_records(parser, &text, clock, &mut diag, |ev| {
         collector.event(&mut acc, ev)
     });
+    collector.chunk_end(&mut acc);
     Scanned { diag, acc }
 }
 

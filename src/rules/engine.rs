@@ -13,7 +13,7 @@
 use super::cond::{Captures, Cond, EventLookup, Lookup as _};
 use super::{Form, Rule, RuleSet};
 use crate::event::Event;
-use crate::scan::Collector;
+use crate::scan::{Collector, Piece};
 use crate::time::Timestamp;
 use aho_corasick::AhoCorasick;
 use std::collections::HashMap;
@@ -198,6 +198,11 @@ pub struct Kept {
     chunk: (usize, usize),
     /// The first entry of `found` not yet passed.
     cursor: usize,
+    /// The chunk being scanned.
+    piece: Option<Piece>,
+    /// Per predicate, the hits kept by the chunks before this one that
+    /// this thread scanned (see [`Run`]).
+    before: Vec<usize>,
 }
 
 /// Where a relocated hit keeps its input in its line number.
@@ -574,6 +579,7 @@ impl Engine {
                 }
                 // One hit per predicate and event, whichever condition held.
                 done_pred = unit.pred;
+                let before = kept.before.get(unit.pred as usize).copied().unwrap_or(0);
                 let slot = &mut kept.preds[unit.pred as usize];
                 slot.count += 1;
                 if pred.points {
@@ -593,7 +599,7 @@ impl Engine {
                     });
                 }
                 let compact = || Hit::compact(event.line, event.time);
-                if slot.hits.len() >= pred.keep {
+                if slot.hits.len() + before >= pred.keep {
                     // Past the limit only the time range is needed.
                     slot.last = Some(compact());
                 } else if pred.compact {
@@ -864,6 +870,22 @@ fn cut_long_texts(mut e: Event<'static>) -> Event<'static> {
     e
 }
 
+/// What the chunks one thread scanned one after another, up to now, kept
+/// per predicate. The merge keeps the first hits of an input (up to the
+/// predicate's limit), so a chunk whose predecessors kept the limit can
+/// keep none: they are all before it. Without this every chunk copied up
+/// to the limit of whole events, nearly all freed again by the merge.
+struct Run {
+    scan: usize,
+    /// The chunk that continues the run.
+    next: usize,
+    kept: Vec<usize>,
+}
+
+thread_local! {
+    static RUN: std::cell::RefCell<Option<Run>> = const { std::cell::RefCell::new(None) };
+}
+
 /// The engine as a scan [`Collector`] for one input.
 pub struct RuleCollector<'e> {
     /// The engine.
@@ -895,11 +917,33 @@ impl Collector for RuleCollector<'_> {
         self.engine.kept()
     }
 
-    fn chunk(&self, acc: &mut Kept, text: &str) {
+    fn chunk(&self, acc: &mut Kept, text: &str, piece: Piece) {
         // With bodies marked, each record's body is searched on its own:
         // the headers and footers between them (a third to a half of the
         // text) are not searched at all.
         self.engine.chunk(acc, if self.bodies { "" } else { text });
+        acc.piece = Some(piece);
+        acc.before = RUN.with(|run| match &*run.borrow() {
+            Some(r) if r.scan == piece.scan && r.next == piece.index => r.kept.clone(),
+            _ => Vec::new(),
+        });
+    }
+
+    fn chunk_end(&self, acc: &mut Kept) {
+        let Some(piece) = acc.piece else { return };
+        let kept = acc
+            .preds
+            .iter()
+            .enumerate()
+            .map(|(p, h)| acc.before.get(p).copied().unwrap_or(0) + h.hits.len())
+            .collect();
+        RUN.with(|run| {
+            *run.borrow_mut() = Some(Run {
+                scan: piece.scan,
+                next: piece.index + 1,
+                kept,
+            })
+        });
     }
 
     fn event(&self, acc: &mut Kept, event: &Event<'_>) {
@@ -918,6 +962,10 @@ impl Collector for RuleCollector<'_> {
                 p.line += line_offset;
                 p
             }));
+            let their_latest = theirs
+                .hits
+                .last()
+                .map(|h| shift(Hit::compact(h.line(), h.time())));
             let mut rest = theirs.hits.into_iter().map(shift);
             while mine.hits.len() < keep {
                 match rest.next() {
@@ -925,10 +973,21 @@ impl Collector for RuleCollector<'_> {
                     None => break,
                 }
             }
-            // The later part's own last hit, when it kept one, is later
-            // than any of its kept hits.
-            if let Some(h) = theirs.last.map(shift).or_else(|| rest.next_back()) {
-                mine.last = Some(h);
+            // `last` is the latest hit when not all are kept. A part whose
+            // chunks skipped hits (see [`Run`]) may have kept fewer than the
+            // limit and still have a `last`, with later hits of its own
+            // after it: the latest of all candidates wins.
+            let overflow = rest.next_back();
+            if mine.last.is_some() || theirs.last.is_some() || overflow.is_some() {
+                mine.last = [
+                    mine.last.take(),
+                    theirs.last.map(shift),
+                    overflow,
+                    their_latest,
+                ]
+                .into_iter()
+                .flatten()
+                .max_by_key(Hit::line);
             }
         }
     }
@@ -942,9 +1001,14 @@ impl<A: Collector, B: Collector> Collector for (A, B) {
         (self.0.start(), self.1.start())
     }
 
-    fn chunk(&self, acc: &mut Self::Acc, text: &str) {
-        self.0.chunk(&mut acc.0, text);
-        self.1.chunk(&mut acc.1, text);
+    fn chunk(&self, acc: &mut Self::Acc, text: &str, piece: Piece) {
+        self.0.chunk(&mut acc.0, text, piece);
+        self.1.chunk(&mut acc.1, text, piece);
+    }
+
+    fn chunk_end(&self, acc: &mut Self::Acc) {
+        self.0.chunk_end(&mut acc.0);
+        self.1.chunk_end(&mut acc.1);
     }
 
     fn event(&self, acc: &mut Self::Acc, event: &Event<'_>) {
@@ -1017,6 +1081,40 @@ mod tests {
         engine.see(&mut kept, &ev, 0, "text");
         let counts: Vec<u64> = kept.preds.iter().map(|p| p.count).collect();
         assert_eq!(counts, [1, 1, 1]);
+    }
+
+    /// Chunks a thread scans one after another skip the hits their
+    /// predecessors already kept to the limit; the result is the first hits
+    /// of the input all the same, scan after scan.
+    #[test]
+    fn chunks_after_a_full_run_keep_nothing_yet_the_first_hits_survive() {
+        use crate::parse::Format;
+        use crate::scan::{ScanOptions, scan_bytes};
+        let engine = Engine::new(
+            RuleSet {
+                rules: vec![contains_rule("x", "boom")],
+            },
+            3,
+        );
+        let text: String = (0..40)
+            .map(|i| format!("2024-01-01T10:00:{i:02}.000Z info: A[1]\n      boom {i}\n"))
+            .collect();
+        let collector = RuleCollector::new(&engine, 0, Format::IloggerSimple);
+        let parser = Format::IloggerSimple.parser().unwrap();
+        // Which thread takes which chunks varies from run to run: many
+        // rounds make the orders that matter likely.
+        for round in 0..60 {
+            let opts = ScanOptions {
+                chunk_size: [60, 130, 250, 1 << 20][round % 4],
+                ..ScanOptions::default()
+            };
+            let kept = scan_bytes(text.as_bytes(), parser, &opts, &collector).acc;
+            let hits = &kept.preds[0];
+            let lines: Vec<u64> = hits.hits.iter().map(Hit::line).collect();
+            assert_eq!(lines, [1, 3, 5], "round {round}");
+            assert_eq!(hits.count, 40, "round {round}");
+            assert_eq!(hits.last.as_ref().map(Hit::line), Some(79), "round {round}");
+        }
     }
 
     #[test]

@@ -369,14 +369,71 @@ impl Report {
     }
 
     /// The report as pretty-printed JSON.
-    pub fn to_json(&self) -> String {
-        // Sized up front: a long log's report runs to tens of megabytes
-        // (about a kilobyte per drop), and growing the buffer step by step
-        // costs more than writing it.
-        let mut out = Vec::with_capacity((64 << 10) + self.drops.len() * 1200);
-        serde_json::to_writer_pretty(&mut out, self).expect("report types always serialize");
+    ///
+    /// The drops, most of a long log's report (about a kilobyte each), are
+    /// written on the worker pool: the rest of the report is written with
+    /// an empty `drops` list (so `&mut`: the list is set aside meanwhile),
+    /// and the drops, written as serde_json's pretty printer would at that
+    /// depth, take its place. The text is the same as writing it all at
+    /// once (a test compares the two).
+    pub fn to_json(&mut self) -> String {
+        let drops = std::mem::take(&mut self.drops);
+        let mut out = Vec::with_capacity((64 << 10) + drops.len() * 1200);
+        let written = serde_json::to_writer_pretty(&mut out, self);
+        self.drops = drops;
+        written.expect("report types always serialize");
+        if !self.drops.is_empty() {
+            const EMPTY: &[u8] = b"\n  \"drops\": []";
+            // Where the empty list's `[` is.
+            let at = memchr::memmem::find(&out, EMPTY).expect("the report has a drops list")
+                + EMPTY.len()
+                - 2;
+            let tail = out.split_off(at);
+            write_drops(&self.drops, &mut out);
+            out.extend_from_slice(&tail[2..]);
+        }
         String::from_utf8(out).expect("serde_json writes UTF-8")
     }
+}
+
+/// Writes `drops` as the pretty printer writes the elements of a list two
+/// levels deep, `[` to `]` (the caller wrote what comes before `[`), in
+/// parallel blocks.
+fn write_drops(drops: &[Drop], out: &mut Vec<u8>) {
+    use rayon::prelude::*;
+    const BLOCK: usize = 256;
+    let blocks: Vec<Vec<u8>> = drops
+        .par_chunks(BLOCK)
+        .enumerate()
+        .map(|(b, block)| {
+            let mut text = Vec::with_capacity(block.len() * 1200);
+            let mut one = Vec::with_capacity(2048);
+            for (i, drop) in block.iter().enumerate() {
+                text.extend_from_slice(if b == 0 && i == 0 {
+                    b"\n    "
+                } else {
+                    b",\n    "
+                });
+                one.clear();
+                serde_json::to_writer_pretty(&mut one, drop).expect("drops always serialize");
+                // Each line after the first, four spaces further in.
+                let mut rest = &one[..];
+                while let Some(nl) = memchr::memchr(b'\n', rest) {
+                    text.extend_from_slice(&rest[..=nl]);
+                    text.extend_from_slice(b"    ");
+                    rest = &rest[nl + 1..];
+                }
+                text.extend_from_slice(rest);
+            }
+            text
+        })
+        .collect();
+    out.reserve(blocks.iter().map(Vec::len).sum::<usize>() + 8);
+    out.push(b'[');
+    for block in &blocks {
+        out.extend_from_slice(block);
+    }
+    out.extend_from_slice(b"\n  ]");
 }
 
 /// One finding per rule that fired, most severe first, then most frequent.
@@ -474,5 +531,38 @@ fn input_report(r: &InputResult) -> InputReport {
         clock_basis: r.aligned.as_ref().map(|c| c.basis.clone()),
         time_zone: r.clock.zone.map(|z| z.to_string()),
         date: r.clock.date.map(|d| d.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{self, AnalyzeOptions};
+    use crate::rules::RuleSet;
+    use std::sync::Arc;
+
+    /// The drops written in parallel and spliced in give the very text of
+    /// the whole report written at once.
+    #[test]
+    fn json_with_drops_written_apart_is_the_same_text() {
+        let engine = Arc::new(Engine::new(RuleSet::load(&[], true).unwrap(), 5));
+        let opts = AnalyzeOptions {
+            engine: Some(engine.clone()),
+            ..AnalyzeOptions::default()
+        };
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/drops");
+        let specs = crate::input::expand(&[dir.to_string()]);
+        let results = analyze::analyze(&specs, &opts);
+        let mut report = Report::build(&results, Some(&engine), 5);
+        assert!(report.drops.len() > 2, "{}", report.drops.len());
+        let whole = serde_json::to_string_pretty(&report).unwrap();
+        assert_eq!(report.to_json(), whole);
+        // Enough drops for several blocks.
+        report.drops = (0..300).flat_map(|_| report.drops.clone()).collect();
+        let whole = serde_json::to_string_pretty(&report).unwrap();
+        assert_eq!(report.to_json(), whole);
+        report.drops.clear();
+        let whole = serde_json::to_string_pretty(&report).unwrap();
+        assert_eq!(report.to_json(), whole);
     }
 }

@@ -32,8 +32,8 @@ pub trait Collector: Sync {
     }
 
     /// Called after the chunk's last event.
-    fn chunk_end(&self, acc: &mut Self::Acc) {
-        let _ = acc;
+    fn chunk_end(&self, acc: &mut Self::Acc, piece: Piece) {
+        let _ = (acc, piece);
     }
 
     /// Sees one event (line numbers local to the chunk).
@@ -242,7 +242,7 @@ fn scan_chunk<C: Collector>(
     parse::split_records(parser, &text, clock, &mut diag, |ev| {
         collector.event(&mut acc, ev)
     });
-    collector.chunk_end(&mut acc);
+    collector.chunk_end(&mut acc, piece);
     Scanned { diag, acc }
 }
 

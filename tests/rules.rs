@@ -474,8 +474,30 @@ expect = 0
 /// rises fires, the one that opens and closes does not.
 #[test]
 fn grouped_trends_count_each_group() {
-    let dir = crate::util::rule_dir(
-        "grouped.toml",
+    // Events as (minutes, seconds after 10:00, category, message).
+    let events = |list: &[(u32, u32, &str, &str)]| -> String {
+        list.iter()
+            .map(|(m, s, category, message)| {
+                format!(
+                    "  [[example.event]]\n  time = \"2024-03-02T10:{m:02}:{s:02}Z\"\n  category = \"{category}\"\n  message = \"{message}\"\n"
+                )
+            })
+            .collect()
+    };
+    // A opens one every 5 minutes; B opens and closes one every 5 minutes.
+    let a_rises: Vec<_> = (0..10).map(|i| (i * 5, 0, "A", "up")).collect();
+    let b_flaps: Vec<_> = (0..10)
+        .flat_map(|i| [(i * 5, 0, "B", "up"), (i * 5, 30, "B", "down")])
+        .collect();
+    let both_slow = [
+        (0, 0, "A", "up"),
+        (15, 0, "A", "up"),
+        (35, 0, "A", "up"),
+        (5, 0, "B", "up"),
+        (20, 0, "B", "up"),
+        (40, 0, "B", "up"),
+    ];
+    let rule = format!(
         r#"id = "grouped-rise"
 title = "Grouped rise"
 severity = "warning"
@@ -491,238 +513,21 @@ min_increase = 5
 [[example]]
 name = "A rises while B opens and closes"
 expect = 1
-  [[example.event]]
-  time = "2024-03-02T10:00:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:05:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:10:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:15:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:20:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:25:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:30:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:35:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:40:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:45:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:00:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:00:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:05:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:05:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:10:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:10:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:15:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:15:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:20:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:20:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:25:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:25:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:30:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:30:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:35:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:35:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:40:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:40:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:45:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:45:30Z"
-  category = "B"
-  message = "down"
+{}{}
 [[example]]
 name = "A and B rise by 3 each: 6 together, but each under 5"
 expect = 0
-  [[example.event]]
-  time = "2024-03-02T10:00:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:15:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:35:00Z"
-  category = "A"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:05:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:20:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:40:00Z"
-  category = "B"
-  message = "up"
+{}
 [[example]]
 name = "B alone opens and closes"
 expect = 0
-  [[example.event]]
-  time = "2024-03-02T10:00:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:00:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:05:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:05:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:10:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:10:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:15:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:15:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:20:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:20:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:25:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:25:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:30:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:30:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:35:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:35:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:40:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:40:30Z"
-  category = "B"
-  message = "down"
-  [[example.event]]
-  time = "2024-03-02T10:45:00Z"
-  category = "B"
-  message = "up"
-  [[example.event]]
-  time = "2024-03-02T10:45:30Z"
-  category = "B"
-  message = "down"
-"#,
+{}"#,
+        events(&a_rises),
+        events(&b_flaps),
+        events(&both_slow),
+        events(&b_flaps),
     );
+    let dir = crate::util::rule_dir("grouped.toml", &rule);
     let o = bin()
         .args(["rules", "test"])
         .arg(dir.path())

@@ -132,13 +132,12 @@ fn body<'a>(
     message: Option<&Cow<'a, str>>,
     exception: Option<&Cow<'a, str>>,
 ) -> &'a str {
-    let base = text.as_ptr() as usize;
     let mut span: Option<(usize, usize)> = None;
     for value in [message, exception].into_iter().flatten() {
         let Cow::Borrowed(v) = value else {
             return "";
         };
-        let start = v.as_ptr() as usize - base;
+        let start = super::text_util::offset_in(text, v);
         let end = start + v.len();
         span = Some(span.map_or((start, end), |(s, e)| (s.min(start), e.max(end))));
     }

@@ -8,7 +8,7 @@
 //! at column 0 before, and unpadded after a bare `\n` on Windows.
 
 use super::text_util::{
-    is_exception_header, is_stack_line, join, skip_csi, split_inline_exception,
+    is_exception_header, is_stack_line, join, offset_in, skip_csi, split_inline_exception,
 };
 use super::{Diagnostics, Record, RecordParser, Reject, Start};
 use crate::event::{Event, Level};
@@ -194,7 +194,7 @@ impl RecordParser for IloggerSimple {
         if let Some(first_line) = body.get(exc_start) {
             // The exception is kept as written (padding included): it is
             // only searched and shown, and borrowing it costs nothing.
-            let at = first_line.as_ptr() as usize - rec.text.as_ptr() as usize;
+            let at = offset_in(rec.text, first_line);
             ev.exception = Some(Cow::Borrowed(unpad(&rec.text[at..])));
         }
         Ok(ev)

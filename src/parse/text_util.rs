@@ -8,6 +8,13 @@ pub(crate) fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// Where `part`, a slice of `text`, starts in it.
+pub(crate) fn offset_in(text: &str, part: &str) -> usize {
+    let at = part.as_ptr() as usize - text.as_ptr() as usize;
+    debug_assert!(at + part.len() <= text.len(), "not a slice of the text");
+    at
+}
+
 /// The text without its final line ending.
 pub(crate) fn trim_eol(text: &str) -> &str {
     let t = text.strip_suffix('\n').unwrap_or(text);

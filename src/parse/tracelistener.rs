@@ -8,6 +8,7 @@
 //! SignalR SDK writes `[Category]Message` with id 0; `DateTime=` (UTC) is
 //! the only timestamp such a file can carry.
 
+use super::text_util::offset_in;
 use super::{Diagnostics, Record, RecordParser, Reject, Start};
 use crate::event::{Event, Extra, Level};
 use crate::time;
@@ -144,7 +145,7 @@ impl RecordParser for TraceListener {
         // From `[Category]` to the end of the last message line: the
         // footers after it (process, thread, time) are no text to search.
         let last = more.last().copied().unwrap_or(first);
-        let body_end = last.as_ptr() as usize + last.len() - rec.text.as_ptr() as usize;
+        let body_end = offset_in(rec.text, last) + last.len();
         let body = &rec.text[msg_start..body_end.max(msg_start)];
         Ok(Event {
             line: rec.line,

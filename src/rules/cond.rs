@@ -566,9 +566,14 @@ pub(crate) fn trigger(node: &Node) -> Option<Trigger> {
     }
 }
 
-/// True when the test `node` looks at the category, scopes or source.
+/// The text fields that do not come from a record's body (its message,
+/// exception and, for ILogger console output, scopes): literals of tests
+/// on them are looked for in these fields, not by searching bodies.
+pub(crate) const HEADER_TEXT_FIELDS: [&str; 3] = ["category", "scopes", "source"];
+
+/// True when the test `node` looks at one of [`HEADER_TEXT_FIELDS`].
 fn tests_header_text(node: &Node) -> bool {
-    let header = |n: &Node| matches!(n, Node::Field(f) if matches!(f.as_str(), "category" | "scopes" | "source"));
+    let header = |n: &Node| matches!(n, Node::Field(f) if HEADER_TEXT_FIELDS.contains(&f.as_str()));
     match node {
         Node::Cmp(_, a, b) | Node::Str(_, a, b) => header(a) || header(b),
         Node::In(a, _) | Node::Contains(a, _) | Node::Matches(a, _) => header(a),

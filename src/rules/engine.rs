@@ -198,8 +198,6 @@ pub struct Kept {
     chunk: (usize, usize),
     /// The first entry of `found` not yet passed.
     cursor: usize,
-    /// The chunk being scanned.
-    piece: Option<Piece>,
     /// Per predicate, the hits kept by the chunks before this one that
     /// this thread scanned (see [`Run`]).
     before: Vec<usize>,
@@ -243,7 +241,7 @@ pub struct Engine {
     units: Vec<Unit>,
     /// Needle number → units that need it.
     needle_units: Vec<Vec<u32>>,
-    /// Needles of tests on the category, scopes or source (with the
+    /// Needles of tests on [`super::cond::HEADER_TEXT_FIELDS`] (with the
     /// number of each): when only a record's body is searched, these are
     /// also looked for in those fields.
     header_needles: Vec<(usize, String)>,
@@ -498,38 +496,26 @@ impl Engine {
         if event.raw.is_empty() {
             // Events without raw text (rule examples, captures): no prefilter.
             (0..self.units.len() as u32).for_each(&mut set);
-        } else if let Some(ac) = &self.ac
-            && !event.body.is_empty()
-        {
-            ac.each_at(event.body, |pattern, _| {
-                self.needle_units[pattern]
-                    .iter()
-                    .copied()
-                    .for_each(&mut set)
-            });
-            if !self.header_needles.is_empty() {
-                use crate::event::Extra;
-                let (source, json_scopes) = match &event.extra {
-                    Extra::Trace { source, .. } => (Some(&**source), None),
-                    Extra::Json { scopes, .. } => (None, scopes.as_deref()),
-                    _ => (None, None),
-                };
-                let fields = [
-                    event.category.as_deref(),
-                    event.scopes.as_deref(),
-                    source,
-                    json_scopes,
-                ];
-                for (n, needle) in &self.header_needles {
-                    if fields.iter().flatten().any(|f| f.contains(needle.as_str())) {
-                        self.needle_units[*n].iter().copied().for_each(&mut set);
-                    }
-                }
-            }
         } else if let Some(ac) = &self.ac {
+            let mut found =
+                |needle: usize| self.needle_units[needle].iter().copied().for_each(&mut set);
             let at = event.raw.as_ptr() as usize;
             let (base, len) = kept.chunk;
-            if at >= base && at + event.raw.len() <= base + len {
+            if !event.body.is_empty() {
+                ac.each_at(event.body, |needle, _| found(needle));
+                // Tests on header fields: their literals are not in bodies.
+                for (n, needle) in &self.header_needles {
+                    let has = |name: &&str| {
+                        event.field(name).is_some_and(|v| match v {
+                            crate::event::Value::Str(s) => s.contains(needle.as_str()),
+                            other => other.to_text().contains(needle.as_str()),
+                        })
+                    };
+                    if super::cond::HEADER_TEXT_FIELDS.iter().any(has) {
+                        found(*n);
+                    }
+                }
+            } else if at >= base && at + event.raw.len() <= base + len {
                 // Matches of the chunk-wide search that start in this record.
                 let (start, end) = (at - base, at - base + event.raw.len());
                 while kept.cursor < kept.found.len() && kept.found[kept.cursor].0 < start {
@@ -537,19 +523,11 @@ impl Engine {
                 }
                 let mut i = kept.cursor;
                 while i < kept.found.len() && kept.found[i].0 < end {
-                    self.needle_units[kept.found[i].1]
-                        .iter()
-                        .copied()
-                        .for_each(&mut set);
+                    found(kept.found[i].1);
                     i += 1;
                 }
             } else {
-                ac.each_at(event.raw, |pattern, _| {
-                    self.needle_units[pattern]
-                        .iter()
-                        .copied()
-                        .for_each(&mut set)
-                });
+                ac.each_at(event.raw, |needle, _| found(needle));
             }
         }
         if !event.raw.is_empty() {
@@ -922,15 +900,13 @@ impl Collector for RuleCollector<'_> {
         // the headers and footers between them (a third to a half of the
         // text) are not searched at all.
         self.engine.chunk(acc, if self.bodies { "" } else { text });
-        acc.piece = Some(piece);
         acc.before = RUN.with(|run| match &*run.borrow() {
             Some(r) if r.scan == piece.scan && r.next == piece.index => r.kept.clone(),
             _ => Vec::new(),
         });
     }
 
-    fn chunk_end(&self, acc: &mut Kept) {
-        let Some(piece) = acc.piece else { return };
+    fn chunk_end(&self, acc: &mut Kept, piece: Piece) {
         let kept = acc
             .preds
             .iter()
@@ -1006,9 +982,9 @@ impl<A: Collector, B: Collector> Collector for (A, B) {
         self.1.chunk(&mut acc.1, text, piece);
     }
 
-    fn chunk_end(&self, acc: &mut Self::Acc) {
-        self.0.chunk_end(&mut acc.0);
-        self.1.chunk_end(&mut acc.1);
+    fn chunk_end(&self, acc: &mut Self::Acc, piece: Piece) {
+        self.0.chunk_end(&mut acc.0, piece);
+        self.1.chunk_end(&mut acc.1, piece);
     }
 
     fn event(&self, acc: &mut Self::Acc, event: &Event<'_>) {

@@ -397,8 +397,9 @@ expect = 0
     }
 }
 
-/// The prefilter searches only the bodies of ILogger and trace-listener
-/// records (what follows the header, what precedes the footers): texts in
+/// The prefilter searches only the bodies of ILogger, JSON console and
+/// trace-listener records (what follows the header, what precedes the
+/// footers, from `Message` to `Exception`): texts in
 /// the message, on the header line (SingleLine), in continuation lines and
 /// in the exception are found; a needle of a category or source test is
 /// looked for in those fields; a text only in a footer is not a message.
@@ -449,6 +450,20 @@ expect = 0
                 "Microsoft.Azure.SignalR Information: 0 : [App.Thing]nothing here\n    Callstack=yak shaving\n    DateTime=2024-03-02T10:15:04.0000000Z\n",
             ),
             4,
+        ),
+        (
+            // JSON: only Message to Exception is searched; `source` is a
+            // `State` member there, outside that span.
+            "server.json",
+            concat!(
+                r#"{"Timestamp":"2024-03-02T10:15:00.000Z","EventId":1,"LogLevel":"Error","Category":"App.Thing","Message":"failed","Exception":"System.YakException: no","State":{"Message":"failed"}}"#,
+                "\n",
+                r#"{"Timestamp":"2024-03-02T10:15:01.000Z","EventId":1,"LogLevel":"Information","Category":"App.Thing","Message":"plain","State":{"Message":"plain","source":"Yakkity.Json"}}"#,
+                "\n",
+                r#"{"Timestamp":"2024-03-02T10:15:02.000Z","EventId":1,"LogLevel":"Information","Category":"App.Thing","Message":"plain","State":{"Message":"yak shaving"}}"#,
+                "\n",
+            ),
+            2,
         ),
     ];
     for (name, text, expected) in logs {

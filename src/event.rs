@@ -244,11 +244,12 @@ pub struct Event<'a> {
     /// The record's text as it stands in the input (set by the splitter;
     /// what the rules' literal prefilter scans).
     pub raw: &'a str,
-    /// The part of `raw` that holds the message, exception and scopes, when
-    /// the parser knows it (empty otherwise): the prefilter searches it
-    /// rather than the whole record, skipping headers and footers that
-    /// only the category, source and level come from.
-    pub body: &'a str,
+    /// The part of `raw` that holds the message and exception, when the
+    /// parser knows it (possibly empty: a record with no message): the
+    /// prefilter searches it rather than the whole record, skipping
+    /// headers, scope lines and footers. Literals of the fields those hold
+    /// (category, scopes, source) are looked up in the fields instead.
+    pub body: Option<&'a str>,
 }
 
 impl<'a> Event<'a> {
@@ -318,7 +319,7 @@ impl<'a> Event<'a> {
             scopes: self.scopes.as_ref().map(own),
             extra: self.extra.to_owned_extra(),
             raw: "",
-            body: "",
+            body: None,
         }
     }
 }

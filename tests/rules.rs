@@ -413,7 +413,7 @@ severity = "warning"
 cause = "For the test."
 fix = "None."
 [match]
-when = 'message contains "yak shaving" || exception contains "YakException" || category contains "Yakety" || source contains "Yakkity"'
+when = 'message contains "yak shaving" || exception contains "YakException" || category contains "Yakety" || source contains "Yakkity" || scopes contains "YakScope"'
 [[example]]
 name = "in the message"
 expect = 1
@@ -437,8 +437,14 @@ expect = 0
                 "2024-03-02T10:15:03.000Z info: App.Yakety.Sax[1]\n      header only\n",
                 "2024-03-02T10:15:04.000Z info: App.Thing[1]\n      first line\n      then yak shaving\n",
                 "2024-03-02T10:15:05.000Z info: App.Thing[1]\n      nothing here\n",
+                // The scope line is not searched as body text, its
+                // literals are looked up in `scopes`: with a message below
+                // it and without one.
+                "2024-03-02T10:15:06.000Z info: App.Thing[1]\n      => SpanId:1 => YakScope:2\n      plain\n",
+                "2024-03-02T10:15:07.000Z info: App.Thing[1]\n      => YakScope:3\n",
+                "2024-03-02T10:15:08.000Z info: App.Thing[1]\n      => NoScope:4\n      yak, shaved\n",
             ),
-            5,
+            7,
         ),
         (
             "asrs.log.txt",

@@ -125,23 +125,23 @@ impl RecordParser for IloggerJson {
 
 /// The span of `text` from the message to the exception (the text the
 /// rules search; `State` repeats the message, the rest is keys and
-/// numbers). Empty, so the whole record is searched, unless both borrow
-/// from `text`: a value with escapes was copied and its place is unknown.
+/// numbers). `None`, so the whole record is searched, when there is
+/// neither or one was copied: a value with escapes has no place in `text`.
 fn body<'a>(
     text: &'a str,
     message: Option<&Cow<'a, str>>,
     exception: Option<&Cow<'a, str>>,
-) -> &'a str {
+) -> Option<&'a str> {
     let mut span: Option<(usize, usize)> = None;
     for value in [message, exception].into_iter().flatten() {
         let Cow::Borrowed(v) = value else {
-            return "";
+            return None;
         };
         let start = super::text_util::offset_in(text, v);
         let end = start + v.len();
         span = Some(span.map_or((start, end), |(s, e)| (s.min(start), e.max(end))));
     }
-    span.map_or("", |(s, e)| &text[s..e])
+    span.map(|(s, e)| &text[s..e])
 }
 
 #[cfg(test)]
@@ -171,10 +171,13 @@ mod tests {
         let ev = parse_one(&IloggerJson, text, 1, &mut Diagnostics::default()).unwrap();
         assert!(matches!(ev.message, Cow::Borrowed(_)));
         assert!(matches!(ev.category, Some(Cow::Borrowed(_))));
-        assert_eq!(ev.body, r#"failed","Exception":"System.Exception: boom"#);
+        assert_eq!(
+            ev.body,
+            Some(r#"failed","Exception":"System.Exception: boom"#)
+        );
         let escaped = r#"{"Message":"to \u0027x\u0027","State":{}}"#;
         let ev = parse_one(&IloggerJson, escaped, 1, &mut Diagnostics::default()).unwrap();
-        assert_eq!((ev.message.as_ref(), ev.body), ("to 'x'", ""));
+        assert_eq!((ev.message.as_ref(), ev.body), ("to 'x'", None));
     }
 
     #[test]

@@ -166,8 +166,9 @@ impl RecordParser for IloggerSimple {
             category: Some(Cow::Borrowed(&first[m[CATEGORY_START]..m[CATEGORY_END]])),
             event_id: Some(rec.start.event_id),
             // All after the `Category[Id]` header: the message, scopes and
-            // exception, on this line (SingleLine) or the lines below.
-            body: &rec.text[m[REST]..],
+            // exception, on this line (SingleLine) or the lines below (where
+            // a scope line is cut off below).
+            body: Some(&rec.text[m[REST]..]),
             ..Event::default()
         };
         if m[REST] < first.len() {
@@ -182,6 +183,12 @@ impl RecordParser for IloggerSimple {
         if let Some(scopes) = body.first().and_then(|l| unpad(l).strip_prefix("=> ")) {
             ev.scopes = Some(Cow::Borrowed(scopes));
             msg_start = 1;
+            // The prefilter skips the scope line (a sixth of a typical
+            // log): its literals are looked up in `scopes`.
+            ev.body = Some(
+                body.get(1)
+                    .map_or("", |l| &rec.text[offset_in(rec.text, l)..]),
+            );
         }
         let exc_start = body[msg_start..]
             .iter()

@@ -230,8 +230,10 @@ fn emit<'a>(
     diag: &mut Diagnostics,
     on_event: &mut impl FnMut(&Event<'a>),
 ) {
-    match parser.parse(rec, diag) {
-        Ok(mut ev) => {
+    // The event is used where `parse` wrote it: binding it out of the
+    // `Result` would copy its few hundred bytes for every record.
+    match &mut parser.parse(rec, diag) {
+        Ok(ev) => {
             ev.raw = rec.text;
             if let Some(t) = ev.time.as_mut()
                 && !clock.is_empty()
@@ -239,7 +241,7 @@ fn emit<'a>(
                 *t = clock.resolve(*t);
             }
             diag.records += 1;
-            on_event(&ev);
+            on_event(ev);
         }
         Err(r) => diag.unparsed(rec.line, rec.lines.len() as u64, r.why),
     }

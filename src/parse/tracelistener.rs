@@ -159,7 +159,7 @@ impl RecordParser for TraceListener {
                 process_id: process_id.map(Cow::Borrowed),
                 thread_id: thread_id.map(Cow::Borrowed),
             },
-            body,
+            body: Some(body),
             ..Event::default()
         })
     }

@@ -3,15 +3,18 @@
 //! Every single-event condition of every rule (a match's `when`, a count's
 //! `when`, each sequence step, a trend's `up`/`down`, each evidence block) is
 //! a *predicate*. Each condition of a predicate has a trigger
-//! ([`super::cond::Trigger`]): literal needles, searched for in each chunk
-//! once by one SIMD searcher, and message starts, looked up at the start of
-//! each record's message ([`Starts`]). Only conditions that a record
+//! ([`super::cond::Trigger`]): literal needles, searched for in each
+//! record's body (or each chunk) by one multi-literal searcher (`Needles`:
+//! a strided gram search when all needles are long, Teddy otherwise), and
+//! message starts, looked up at the start of each record's message
+//! ([`Starts`]). Only conditions that a record
 //! triggers (plus those without a trigger) are evaluated.
 //! Only events that satisfy a predicate are copied and kept ([`Hit`]); the
 //! correlation forms run over them after the scan ([`super::forms`]).
 
 use super::cond::{Captures, Cond, EventLookup, Lookup as _};
 use super::{Form, Rule, RuleSet};
+use crate::catalog::Catalog;
 use crate::event::Event;
 use crate::scan::{Collector, Piece};
 use crate::time::Timestamp;
@@ -501,8 +504,8 @@ impl Engine {
                 |needle: usize| self.needle_units[needle].iter().copied().for_each(&mut set);
             let at = event.raw.as_ptr() as usize;
             let (base, len) = kept.chunk;
-            if !event.body.is_empty() {
-                ac.each_at(event.body, |needle, _| found(needle));
+            if let Some(body) = event.body {
+                ac.each_at(body, |needle, _| found(needle));
                 // Tests on header fields: their literals are not in bodies.
                 for (n, needle) in &self.header_needles {
                     let has = |name: &&str| {
@@ -762,11 +765,13 @@ fn longest_shared(a: &str, b: &str) -> Option<(usize, usize)> {
     (!s.is_empty()).then_some((s.len(), best.1))
 }
 
-/// The prefilter's multi-literal search: SIMD Teddy searchers of up to 64
-/// needles each when the machine allows, Aho-Corasick otherwise.
-/// Leftmost-first within each searcher.
+/// The prefilter's multi-literal search: a strided gram search when all
+/// needles are long enough, else SIMD Teddy searchers of up to 64 needles
+/// each when the machine allows, Aho-Corasick otherwise. Leftmost-first
+/// within each Teddy or Aho-Corasick searcher.
 #[derive(Debug)]
 enum Needles {
+    Grams(super::grams::Grams),
     Packed(Vec<(usize, aho_corasick::packed::Searcher)>),
     Automaton(AhoCorasick),
 }
@@ -776,6 +781,15 @@ const GROUP: usize = 64;
 
 impl Needles {
     fn new(needles: &[String]) -> Needles {
+        // The SDK's message templates: what log text mostly consists of.
+        let sample: Vec<&str> = Catalog::get()
+            .templates
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect();
+        if let Some(g) = super::grams::Grams::new(needles, &sample) {
+            return Needles::Grams(g);
+        }
         let mut packed = Vec::new();
         for (n, group) in needles.chunks(GROUP).enumerate() {
             let searcher = aho_corasick::packed::Config::new()
@@ -803,6 +817,7 @@ impl Needles {
     /// start of its last match.
     fn each_at(&self, text: &str, mut found: impl FnMut(usize, usize)) {
         match self {
+            Needles::Grams(g) => g.each_at(text.as_bytes(), found),
             Needles::Packed(searchers) => {
                 for (base, s) in searchers {
                     let mut pos = 0;

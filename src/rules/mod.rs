@@ -16,6 +16,7 @@ pub mod examples;
 pub mod expr;
 pub mod fields;
 pub mod forms;
+mod grams;
 mod spec;
 
 pub use compile::{Form, Rule, Severity, Side};

@@ -12,6 +12,7 @@ pub mod har;
 mod ilogger_json;
 mod ilogger_simple;
 mod ilogger_systemd;
+mod line_ends;
 pub mod saz;
 mod text;
 mod text_util;
@@ -174,8 +175,9 @@ pub fn split_records<'a>(
     let mut first = 0;
     let mut found = Start::default();
     let mut lines: Vec<&'a str> = Vec::with_capacity(16);
+    let mut ends = line_ends::LineEnds::new(bytes);
     while pos < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+        let end = ends.next().unwrap_or(bytes.len());
         line_no += 1;
         let line = text_util::strip_cr(&bytes[pos..end]);
         if line.len() > diagnostics::LONG_LINE {

@@ -8,6 +8,7 @@
 //! unless they contain escapes (`\u0027`): serde copies an `Option<Cow>`,
 //! so strings go through [`Text`], which borrows.
 
+use super::json_fast::{self, Fields};
 use super::{Diagnostics, Record, RecordParser, Reject, Start};
 use crate::event::{Event, Extra, Level};
 use crate::time;
@@ -42,7 +43,7 @@ struct Entry<'a> {
 /// borrows a `Cow<str>` field, but copies one inside an `Option`, which
 /// cost an allocation per string and hid where the message is.)
 #[derive(Deserialize)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+pub(super) struct Text<'a>(#[serde(borrow)] pub(super) Cow<'a, str>);
 
 fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
     Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
@@ -72,22 +73,14 @@ impl RecordParser for IloggerJson {
 
     fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
         let (text, line) = (rec.text, rec.line);
-        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Entry<'a>>();
-        let entry = match stream.next() {
-            Some(Ok(e)) => e,
-            Some(Err(e)) if e.is_eof() => {
-                diag.truncated = Some(line);
-                return Err(Reject {
-                    why: "JSON object cut off by the end of the input",
-                });
-            }
-            _ => {
-                return Err(Reject {
-                    why: "not a JSON log object",
-                });
-            }
+        let (entry, used) = match json_fast::read(text) {
+            Some(read) => read,
+            None => with_serde(text).inspect_err(|r| {
+                if r.why == CUT_OFF {
+                    diag.truncated = Some(line);
+                }
+            })?,
         };
-        let used = stream.byte_offset();
         let trailing = &text[used..];
         if !trailing.trim().is_empty() {
             // Lines after the object that are not part of it.
@@ -114,12 +107,39 @@ impl RecordParser for IloggerJson {
             exception: entry.exception,
             scopes: None,
             extra: Extra::Json {
-                state: entry.state.map(|r| Cow::Borrowed(r.get())),
-                scopes: entry.scopes.map(|r| Cow::Borrowed(r.get())),
+                state: entry.state.map(Cow::Borrowed),
+                scopes: entry.scopes.map(Cow::Borrowed),
             },
             raw: text,
             body,
         })
+    }
+}
+
+const CUT_OFF: &str = "JSON object cut off by the end of the input";
+
+/// Reads the object at the start of `text` with serde: what the fast
+/// reader leaves to it, errors included.
+pub(super) fn with_serde(text: &str) -> Result<(Fields<'_>, usize), Reject> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Entry<'_>>();
+    match stream.next() {
+        Some(Ok(e)) => Ok((
+            Fields {
+                timestamp: e.timestamp,
+                event_id: e.event_id,
+                log_level: e.log_level,
+                category: e.category,
+                message: e.message,
+                exception: e.exception,
+                state: e.state.map(RawValue::get),
+                scopes: e.scopes.map(RawValue::get),
+            },
+            stream.byte_offset(),
+        )),
+        Some(Err(e)) if e.is_eof() => Err(Reject { why: CUT_OFF }),
+        _ => Err(Reject {
+            why: "not a JSON log object",
+        }),
     }
 }
 

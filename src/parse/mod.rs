@@ -6,12 +6,14 @@
 //! the lines of one record into an [`Event`]. [`split_records`] drives both
 //! over a chunk of text.
 
+mod bytemask;
 pub mod capture;
 pub mod diagnostics;
 pub mod har;
 mod ilogger_json;
 mod ilogger_simple;
 mod ilogger_systemd;
+mod json_fast;
 mod line_ends;
 pub mod saz;
 mod text;

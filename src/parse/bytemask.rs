@@ -1,0 +1,111 @@
+//! Bit masks of the bytes of a 64-byte block that equal a byte or fall
+//! below one: bit i for byte i. The scanners built on them (line ends,
+//! JSON strings) look at 64 bytes per step and then jump from set bit to
+//! set bit, where a call to `memchr` per item paid its setup every time.
+
+/// A block: 64 bytes of the input, or its last bytes padded.
+pub(crate) type Block = [u8; 64];
+
+/// Calls `f` with the block of `bytes` at `base` (borrowed, or for the
+/// last bytes a copy with the missing tail filled with `pad`).
+#[inline]
+pub(crate) fn with_block<R>(bytes: &[u8], base: usize, pad: u8, f: impl FnOnce(&Block) -> R) -> R {
+    match bytes.get(base..base + 64) {
+        Some(b) => f(b.try_into().expect("64 bytes")),
+        None => {
+            let mut block = [pad; 64];
+            let rest = bytes.get(base..).unwrap_or_default();
+            block[..rest.len()].copy_from_slice(rest);
+            f(&block)
+        }
+    }
+}
+
+/// Bits of the bytes equal to `byte`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn eq(block: &Block, byte: u8) -> u64 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    let p = block.as_ptr().cast::<__m128i>();
+    // SAFETY: SSE2 is part of every x86_64 target, and lane i reads bytes
+    // 16i..16i+16 of the 64-byte block.
+    unsafe {
+        let want = _mm_set1_epi8(byte as i8);
+        let lane = |i: usize| _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(p.add(i)), want));
+        join(lane(0), lane(1), lane(2), lane(3))
+    }
+}
+
+/// Bits of the bytes below `limit` (unsigned), `limit` at least 1.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn below(block: &Block, limit: u8) -> u64 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    let p = block.as_ptr().cast::<__m128i>();
+    // SAFETY: as in `eq`.
+    unsafe {
+        // v < limit ⇔ max(v, limit - 1) == limit - 1.
+        let top = _mm_set1_epi8(limit.wrapping_sub(1) as i8);
+        let lane = |i: usize| {
+            let v = _mm_loadu_si128(p.add(i));
+            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, top), top))
+        };
+        join(lane(0), lane(1), lane(2), lane(3))
+    }
+}
+
+/// Four 16-bit lane masks as one.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn join(a: i32, b: i32, c: i32, d: i32) -> u64 {
+    let l = |m: i32, i: u32| u64::from(m as u16) << (16 * i);
+    l(a, 0) | l(b, 1) | l(c, 2) | l(d, 3)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn eq(block: &Block, byte: u8) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &c)| m | u64::from(c == byte) << i)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn below(block: &Block, limit: u8) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &c)| m | u64::from(c < limit) << i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_match_a_byte_by_byte_check() {
+        let bytes: Vec<u8> = (0..=255u8).chain(0..=255).collect();
+        for base in (0..bytes.len()).step_by(37) {
+            let block = with_block(&bytes, base, b' ', |b| *b);
+            for byte in [0u8, b'\n', b'"', b'\\', 0x7f, 0x80, 0xff] {
+                let want = block
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |m, (i, &c)| m | u64::from(c == byte) << i);
+                assert_eq!(eq(&block, byte), want, "eq {byte} at {base}");
+            }
+            for limit in [1u8, 0x20, 0x80, 0xff] {
+                let want = block
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |m, (i, &c)| m | u64::from(c < limit) << i);
+                assert_eq!(below(&block, limit), want, "below {limit} at {base}");
+            }
+        }
+        assert_eq!(&with_block(b"ab", 0, b'x', |b| *b)[..4], b"abxx");
+    }
+}

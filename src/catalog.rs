@@ -42,6 +42,9 @@ pub struct Template {
     /// walked: a record whose message starts like many templates (every
     /// `Connection {Id} …`) is tried against about 50 of them.
     quick: Quick,
+    /// Whether this is the first template with its text: the one an exact
+    /// `{OriginalFormat}` stands for.
+    first_of_text: bool,
 }
 
 /// What every message of a template has: a length, and the first and last
@@ -170,13 +173,14 @@ impl Catalog {
                 quick: Quick::new(&segs),
                 segs,
                 finders,
+                first_of_text: false,
             });
         }
         let mut keys: Vec<String> = Vec::new();
         let mut key_templates: Vec<Vec<usize>> = Vec::new();
         let mut by_text = HashMap::new();
-        for (i, t) in templates.iter().enumerate() {
-            by_text.entry(t.text.clone()).or_insert(i);
+        for (i, t) in templates.iter_mut().enumerate() {
+            t.first_of_text = *by_text.entry(t.text.clone()).or_insert(i) == i;
             let key = t.key().to_string();
             match keys.iter().position(|k| *k == key) {
                 Some(k) => key_templates[k].push(i),
@@ -309,7 +313,12 @@ impl Catalog {
         original_format: Option<&str>,
     ) -> bool {
         if let Some(f) = original_format {
-            return self.by_text.get(f).is_some_and(|i| templates.contains(i));
+            // The template `f` stands for, among the few given: comparing
+            // their texts is cheaper than hashing `f` to look it up.
+            return templates.iter().any(|&i| {
+                let t = &self.templates[i];
+                t.first_of_text && t.text == f
+            });
         }
         let message = message.trim_end();
         templates

@@ -324,11 +324,17 @@ impl<'a> Event<'a> {
     }
 }
 
-/// One member of a JSON object, parsed only now that someone asked for it.
+/// One member of a JSON object, parsed only now that someone asked for it
+/// (by the fast reader when it can tell, else by serde).
 fn json_member<'e>(object: &'e str, key: &str) -> Option<Value<'e>> {
-    let map: std::collections::HashMap<Cow<'e, str>, &'e RawValue> =
-        serde_json::from_str(object).ok()?;
-    let raw = map.get(key)?.get();
+    let raw = match crate::parse::json_fast::member(object, key) {
+        Some(found) => found?,
+        None => {
+            let map: std::collections::HashMap<Cow<'e, str>, &'e RawValue> =
+                serde_json::from_str(object).ok()?;
+            map.get(key)?.get()
+        }
+    };
     if let Ok(s) = serde_json::from_str::<Cow<'e, str>>(raw) {
         return Some(Value::Str(s));
     }
@@ -366,6 +372,33 @@ mod tests {
         assert_eq!(
             owned.field("State.ServiceTimeout"),
             Some(Value::Num(30000.0))
+        );
+        let state = |json: &'static str| Event {
+            extra: Extra::Json {
+                state: Some(Cow::Borrowed(json)),
+                scopes: None,
+            },
+            ..Event::default()
+        };
+        // A repeated key: the last value, as a map keeps it.
+        assert_eq!(
+            state(r#"{"a":1,"k":"first","b":[{"k":0}],"k":"last"}"#).field("k"),
+            Some(Value::Str("last".into()))
+        );
+        // Not an object, or not valid to its end: no members at all.
+        for bad in [
+            r#"["k",1]"#,
+            r#"{"k":1,}"#,
+            r#"{"k":1} x"#,
+            r#"{"k":1,"z":tru}"#,
+        ] {
+            assert_eq!(state(bad).field("k"), None, "{bad}");
+        }
+        assert_eq!(state(r#" {"k":true} "#).field("k"), Some(Value::Bool(true)));
+        // An escaped key is left to serde, which decodes it.
+        assert_eq!(
+            state(r#"{"\u006b":"x"}"#).field("k"),
+            Some(Value::Str("x".into()))
         );
     }
 

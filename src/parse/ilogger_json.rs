@@ -73,13 +73,18 @@ impl RecordParser for IloggerJson {
 
     fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
         let (text, line) = (rec.text, rec.line);
-        let (entry, used) = match json_fast::read(text) {
-            Some(read) => read,
-            None => with_serde(text).inspect_err(|r| {
-                if r.why == CUT_OFF {
-                    diag.truncated = Some(line);
-                }
-            })?,
+        let mut entry = Fields::default();
+        let used = match json_fast::read(text, &mut entry) {
+            Some(used) => used,
+            None => {
+                let (fields, used) = with_serde(text).inspect_err(|r| {
+                    if r.why == CUT_OFF {
+                        diag.truncated = Some(line);
+                    }
+                })?;
+                entry = fields;
+                used
+            }
         };
         let trailing = &text[used..];
         if !trailing.trim().is_empty() {

@@ -37,15 +37,17 @@ pub(super) struct Fields<'a> {
     pub scopes: Option<&'a str>,
 }
 
-/// Reads the object at the start of `text`: its fields and where it ends.
-pub(super) fn read(text: &str) -> Option<(Fields<'_>, usize)> {
+/// Reads the object at the start of `text` into `fields` (written in
+/// place: a record is too short to also copy them); returns where it ends.
+/// On `None` the fields hold whatever was read before giving up.
+pub(super) fn read<'a>(text: &'a str, fields: &mut Fields<'a>) -> Option<usize> {
     let mut r = Reader {
         text,
         b: text.as_bytes(),
         pos: 0,
         quotes: Quotes::new(text.as_bytes()),
     };
-    let fields = r.object()?;
+    r.object(fields)?;
     let end = r.pos;
     // serde's stream takes a value only when a delimiter or the end follows.
     if !matches!(
@@ -55,7 +57,42 @@ pub(super) fn read(text: &str) -> Option<(Fields<'_>, usize)> {
         return None;
     }
     r.quotes.load_through(end);
-    (!r.quotes.control).then_some((fields, end))
+    (!r.quotes.control).then_some(end)
+}
+
+/// The raw value of member `key` of the JSON object `text` (the last one,
+/// should the key repeat), or `Some(None)` when it has none. `None` when
+/// this reader cannot tell (see the module doc): serde must look.
+pub(crate) fn member<'a>(text: &'a str, key: &str) -> Option<Option<&'a str>> {
+    let mut r = Reader {
+        text,
+        b: text.as_bytes(),
+        pos: 0,
+        quotes: Quotes::new(text.as_bytes()),
+    };
+    r.ws();
+    if r.b.get(r.pos) != Some(&b'{') {
+        return None;
+    }
+    let mut found = None;
+    r.members(b'}', |r| {
+        r.ws();
+        let k = r.string()?;
+        if k.escaped {
+            return None;
+        }
+        r.eat(b':')?;
+        r.ws();
+        let start = r.pos;
+        r.value(1)?;
+        if &r.text[k.open + 1..k.close] == key {
+            found = Some(&r.text[start..r.pos]);
+        }
+        Some(())
+    })?;
+    r.ws();
+    r.quotes.load_through(r.pos);
+    (r.pos == r.b.len() && !r.quotes.control).then_some(found)
 }
 
 /// The positions of `"` and `\` in the text, found 64 bytes at a time;
@@ -148,12 +185,11 @@ impl<'a> Reader<'a> {
         (self.b.get(self.pos) == Some(&c)).then(|| self.pos += 1)
     }
 
-    fn object(&mut self) -> Option<Fields<'a>> {
+    fn object(&mut self, f: &mut Fields<'a>) -> Option<()> {
         self.ws();
         if self.b.get(self.pos) != Some(&b'{') {
             return None;
         }
-        let mut f = Fields::default();
         let mut seen = 0u8;
         self.members(b'}', |r| {
             r.ws();
@@ -179,8 +215,7 @@ impl<'a> Reader<'a> {
             }
             seen |= 1 << bit;
             Some(())
-        })?;
-        Some(f)
+        })
     }
 
     /// The members of the object or array whose opening bracket is at
@@ -378,7 +413,8 @@ mod tests {
 
     /// The fast reader, where it reads, agrees with serde, borrowing too.
     fn agree(text: &str) -> bool {
-        let Some((fast, used)) = read(text) else {
+        let mut fast = Fields::default();
+        let Some(used) = read(text, &mut fast) else {
             return false;
         };
         let (slow, slow_used) = with_serde(text)
@@ -426,13 +462,62 @@ mod tests {
             r#"{"State":{"a":tru}}"#,                 // bad literal
         ];
         for text in left {
-            let fast = read(text);
-            assert!(fast.is_none(), "fast read {text:?} as {fast:?}");
+            let mut fields = Fields::default();
+            let fast = read(text, &mut fields);
+            assert!(fast.is_none(), "fast read {text:?} as {fields:?}");
         }
         // Lone surrogates inside State are only skipped, by serde too.
         assert!(agree(r#"{"State":{"a":"\ud800"}}"#));
         // A delimiter after the object is the next value's business.
         assert!(agree(r#"{"Message":"x"} {"Message":"y"}"#));
+    }
+
+    /// A member as serde finds it: the last of a repeated key; `None` for
+    /// an object serde rejects.
+    fn serde_member<'a>(text: &'a str, key: &str) -> Option<Option<&'a str>> {
+        let map: std::collections::HashMap<Cow<'a, str>, &'a serde_json::value::RawValue> =
+            serde_json::from_str(text).ok()?;
+        Some(map.get(key).map(|r| r.get()))
+    }
+
+    #[test]
+    fn members_are_found_as_serde_finds_them() {
+        let objects = [
+            r#"{"Message":"m","{OriginalFormat}":"Connection '{Id}'","k":[1,{"k":2}],"k":null}"#,
+            r#" { "k" : { "deep" : [ true , false ] } , "a" : -1.5e3 } "#,
+            r#"{}"#,
+        ];
+        let keys = ["Message", "{OriginalFormat}", "k", "a", "deep", "missing"];
+        let mut fast = 0;
+        for text in objects {
+            for at in 0..=text.len() {
+                for &b in &[
+                    None,
+                    Some(b'"'),
+                    Some(b','),
+                    Some(b'}'),
+                    Some(b'\\'),
+                    Some(b'x'),
+                ] {
+                    let mut t = text.as_bytes().to_vec();
+                    match b {
+                        None => t.truncate(at),
+                        Some(b) if at < t.len() => t[at] = b,
+                        Some(_) => continue,
+                    }
+                    let Ok(t) = String::from_utf8(t) else {
+                        continue;
+                    };
+                    for key in keys {
+                        if let Some(found) = member(&t, key) {
+                            assert_eq!(Some(found), serde_member(&t, key), "{key} in {t:?}");
+                            fast += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(fast > 300, "{fast}");
     }
 
     /// Every prefix and every one-byte change of the plain records: the

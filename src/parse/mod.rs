@@ -13,7 +13,7 @@ pub mod har;
 mod ilogger_json;
 mod ilogger_simple;
 mod ilogger_systemd;
-mod json_fast;
+pub(crate) mod json_fast;
 mod line_ends;
 pub mod saz;
 mod text;

@@ -41,12 +41,7 @@ pub(super) struct Fields<'a> {
 /// place: a record is too short to also copy them); returns where it ends.
 /// On `None` the fields hold whatever was read before giving up.
 pub(super) fn read<'a>(text: &'a str, fields: &mut Fields<'a>) -> Option<usize> {
-    let mut r = Reader {
-        text,
-        b: text.as_bytes(),
-        pos: 0,
-        quotes: Quotes::new(text.as_bytes()),
-    };
+    let mut r = Reader::new(text);
     r.object(fields)?;
     let end = r.pos;
     // serde's stream takes a value only when a delimiter or the end follows.
@@ -64,28 +59,12 @@ pub(super) fn read<'a>(text: &'a str, fields: &mut Fields<'a>) -> Option<usize> 
 /// should the key repeat), or `Some(None)` when it has none. `None` when
 /// this reader cannot tell (see the module doc): serde must look.
 pub(crate) fn member<'a>(text: &'a str, key: &str) -> Option<Option<&'a str>> {
-    let mut r = Reader {
-        text,
-        b: text.as_bytes(),
-        pos: 0,
-        quotes: Quotes::new(text.as_bytes()),
-    };
-    r.ws();
-    if r.b.get(r.pos) != Some(&b'{') {
-        return None;
-    }
+    let mut r = Reader::new(text);
     let mut found = None;
-    r.members(b'}', |r| {
-        r.ws();
-        let k = r.string()?;
-        if k.escaped {
-            return None;
-        }
-        r.eat(b':')?;
-        r.ws();
+    r.keyed_members(|r, k| {
         let start = r.pos;
         r.value(1)?;
-        if &r.text[k.open + 1..k.close] == key {
+        if k == key {
             found = Some(&r.text[start..r.pos]);
         }
         Some(())
@@ -185,21 +164,19 @@ impl<'a> Reader<'a> {
         (self.b.get(self.pos) == Some(&c)).then(|| self.pos += 1)
     }
 
-    fn object(&mut self, f: &mut Fields<'a>) -> Option<()> {
-        self.ws();
-        if self.b.get(self.pos) != Some(&b'{') {
-            return None;
+    fn new(text: &'a str) -> Self {
+        Reader {
+            text,
+            b: text.as_bytes(),
+            pos: 0,
+            quotes: Quotes::new(text.as_bytes()),
         }
+    }
+
+    fn object(&mut self, f: &mut Fields<'a>) -> Option<()> {
         let mut seen = 0u8;
-        self.members(b'}', |r| {
-            r.ws();
-            let key = r.string()?;
-            if key.escaped {
-                return None;
-            }
-            r.eat(b':')?;
-            r.ws();
-            let bit = match &r.text[key.open + 1..key.close] {
+        self.keyed_members(|r, key| {
+            let bit = match key {
                 "Timestamp" => r.text_value(&mut f.timestamp).map(|_| 0),
                 "EventId" => r.event_id(&mut f.event_id).map(|_| 1),
                 "LogLevel" => r.text_value(&mut f.log_level).map(|_| 2),
@@ -215,6 +192,28 @@ impl<'a> Reader<'a> {
             }
             seen |= 1 << bit;
             Some(())
+        })
+    }
+
+    /// The members of the object that starts at `pos` (after white space),
+    /// each read by `value` after its key (unescaped keys only) and colon.
+    fn keyed_members(
+        &mut self,
+        mut value: impl FnMut(&mut Self, &'a str) -> Option<()>,
+    ) -> Option<()> {
+        self.ws();
+        if self.b.get(self.pos) != Some(&b'{') {
+            return None;
+        }
+        self.members(b'}', |r| {
+            r.ws();
+            let key = r.string()?;
+            if key.escaped {
+                return None;
+            }
+            r.eat(b':')?;
+            r.ws();
+            value(r, &r.text[key.open + 1..key.close])
         })
     }
 

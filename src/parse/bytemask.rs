@@ -1,7 +1,8 @@
-//! Bit masks of the bytes of a 64-byte block that equal a byte or fall
-//! below one: bit i for byte i. The scanners built on them (line ends,
-//! JSON strings) look at 64 bytes per step and then jump from set bit to
-//! set bit, where a call to `memchr` per item paid its setup every time.
+//! Bit masks of the bytes of a 64-byte block that equal a byte (bit i for
+//! byte i), and whether any falls below one. The scanners built on them
+//! (line ends, JSON strings) look at 64 bytes per step and then jump from
+//! set bit to set bit, where a call to `memchr` per item paid its setup
+//! every time.
 
 /// A block: 64 bytes of the input, or its last bytes padded.
 pub(crate) type Block = [u8; 64];
@@ -38,24 +39,38 @@ pub(crate) fn eq(block: &Block, byte: u8) -> u64 {
     }
 }
 
-/// Bits of the bytes below `limit` (unsigned), `limit` at least 1.
+/// Bits of the bytes equal to `a` or `b`, and whether any byte is below
+/// `limit` (at least 1): what a JSON reader needs of a block, in one pass
+/// over its lanes.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-pub(crate) fn below(block: &Block, limit: u8) -> u64 {
+pub(crate) fn either_and_any_below(block: &Block, a: u8, b: u8, limit: u8) -> (u64, bool) {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8, _mm_setzero_si128,
     };
     let p = block.as_ptr().cast::<__m128i>();
     // SAFETY: as in `eq`.
     unsafe {
-        // v < limit ⇔ max(v, limit - 1) == limit - 1.
+        let (va, vb) = (_mm_set1_epi8(a as i8), _mm_set1_epi8(b as i8));
         let top = _mm_set1_epi8(limit.wrapping_sub(1) as i8);
-        let lane = |i: usize| {
+        let mut low = _mm_setzero_si128();
+        let mut lane = |i: usize| {
             let v = _mm_loadu_si128(p.add(i));
-            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, top), top))
+            low = _mm_or_si128(low, _mm_cmpeq_epi8(_mm_max_epu8(v, top), top));
+            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)))
         };
-        join(lane(0), lane(1), lane(2), lane(3))
+        let mask = join(lane(0), lane(1), lane(2), lane(3));
+        (mask, _mm_movemask_epi8(low) != 0)
     }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn either_and_any_below(block: &Block, a: u8, b: u8, limit: u8) -> (u64, bool) {
+    (
+        eq(block, a) | eq(block, b),
+        block.iter().any(|&c| c < limit),
+    )
 }
 
 /// Four 16-bit lane masks as one.
@@ -72,14 +87,6 @@ pub(crate) fn eq(block: &Block, byte: u8) -> u64 {
         .iter()
         .enumerate()
         .fold(0, |m, (i, &c)| m | u64::from(c == byte) << i)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-pub(crate) fn below(block: &Block, limit: u8) -> u64 {
-    block
-        .iter()
-        .enumerate()
-        .fold(0, |m, (i, &c)| m | u64::from(c < limit) << i)
 }
 
 #[cfg(test)]
@@ -103,7 +110,10 @@ mod tests {
                     .iter()
                     .enumerate()
                     .fold(0u64, |m, (i, &c)| m | u64::from(c < limit) << i);
-                assert_eq!(below(&block, limit), want, "below {limit} at {base}");
+                assert_eq!(
+                    either_and_any_below(&block, b'"', 0x80, limit),
+                    (eq(&block, b'"') | eq(&block, 0x80), want != 0)
+                );
             }
         }
         assert_eq!(&with_block(b"ab", 0, b'x', |b| *b)[..4], b"abxx");

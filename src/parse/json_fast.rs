@@ -98,10 +98,7 @@ impl<'a> Quotes<'a> {
     fn load(&mut self, base: usize) {
         // Padding is a space: neither a quote, a backslash nor a control.
         let (mask, control) = bytemask::with_block(self.b, base, b' ', |b| {
-            (
-                bytemask::eq(b, b'"') | bytemask::eq(b, b'\\'),
-                bytemask::below(b, 0x20) != 0,
-            )
+            bytemask::either_and_any_below(b, b'"', b'\\', 0x20)
         });
         self.base = base;
         self.mask = mask;

@@ -85,7 +85,7 @@ impl Grams {
                     .map(|k| u64::from(common.get(&gram_at(b, k)).copied().unwrap_or(0)))
                     .sum()
             };
-            let first = (0..=b.len() - GRAM - stride + 1)
+            let first = (0..=b.len() + 1 - GRAM - stride)
                 .min_by_key(|&j| cost(j))
                 .unwrap_or(0);
             for k in first..first + stride {

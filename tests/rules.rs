@@ -363,7 +363,6 @@ expect = 0
   message = "a Zebra crossing ahead"
 "#,
     );
-    let tmp = tempfile::tempdir().unwrap();
     let logs = [
         (
             "simple.log",
@@ -379,22 +378,28 @@ expect = 0
         ),
     ];
     for (name, text) in logs {
-        let path = tmp.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        let run = crate::util::parse_json(
-            [
-                "--no-builtin-rules".as_ref(),
-                "--rules".as_ref(),
-                dir.path().as_os_str(),
-                path.as_os_str(),
-            ],
-            None,
-        );
-        let f = run
-            .finding("zebra")
-            .unwrap_or_else(|| panic!("{name}: {:?}", run.json));
-        assert_eq!(f["count"], 1, "{name}");
+        assert_eq!(count_alone(&dir, "zebra", name, text), 1, "{name}");
     }
+}
+
+/// How often rule `id`, the only rule (from `rules`), fires on a log
+/// called `name` that holds `text`.
+fn count_alone(rules: &tempfile::TempDir, id: &str, name: &str, text: &str) -> serde_json::Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let run = crate::util::parse_json(
+        [
+            "--no-builtin-rules".as_ref(),
+            "--rules".as_ref(),
+            rules.path().as_os_str(),
+            path.as_os_str(),
+        ],
+        None,
+    );
+    run.finding(id)
+        .unwrap_or_else(|| panic!("{name}: {:?}", run.json))["count"]
+        .clone()
 }
 
 /// The prefilter searches only the bodies of ILogger, JSON console and
@@ -426,7 +431,6 @@ expect = 0
   message = "a yak, shaved"
 "#,
     );
-    let tmp = tempfile::tempdir().unwrap();
     let logs = [
         (
             "simple.log",
@@ -473,21 +477,7 @@ expect = 0
         ),
     ];
     for (name, text, expected) in logs {
-        let path = tmp.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        let run = crate::util::parse_json(
-            [
-                "--no-builtin-rules".as_ref(),
-                "--rules".as_ref(),
-                dir.path().as_os_str(),
-                path.as_os_str(),
-            ],
-            None,
-        );
-        let f = run
-            .finding("yak")
-            .unwrap_or_else(|| panic!("{name}: {:?}", run.json));
-        assert_eq!(f["count"], expected, "{name}");
+        assert_eq!(count_alone(&dir, "yak", name, text), expected, "{name}");
     }
 }
 

@@ -8,7 +8,7 @@
 //! unless they contain escapes (`\u0027`): serde copies an `Option<Cow>`,
 //! so strings go through [`Text`], which borrows.
 
-use super::json_fast::{self, Fields};
+use super::json_fast;
 use super::{Diagnostics, Record, RecordParser, Reject, Start};
 use crate::event::{Event, Extra, Level};
 use crate::time;
@@ -19,24 +19,32 @@ use std::borrow::Cow;
 /// The JSON console parser.
 pub(crate) struct IloggerJson;
 
-#[derive(Deserialize)]
-struct Entry<'a> {
+/// The members of a JSON console record the parser reads, as serde and
+/// the fast reader ([`json_fast`]) both fill them.
+#[derive(Debug, Default, PartialEq, Deserialize)]
+pub(super) struct Entry<'a> {
     #[serde(rename = "Timestamp", borrow, default, deserialize_with = "text")]
-    timestamp: Option<Cow<'a, str>>,
+    pub timestamp: Option<Cow<'a, str>>,
     #[serde(rename = "EventId", default)]
-    event_id: Option<i64>,
+    pub event_id: Option<i64>,
     #[serde(rename = "LogLevel", borrow, default, deserialize_with = "text")]
-    log_level: Option<Cow<'a, str>>,
+    pub log_level: Option<Cow<'a, str>>,
     #[serde(rename = "Category", borrow, default, deserialize_with = "text")]
-    category: Option<Cow<'a, str>>,
+    pub category: Option<Cow<'a, str>>,
     #[serde(rename = "Message", borrow, default, deserialize_with = "text")]
-    message: Option<Cow<'a, str>>,
+    pub message: Option<Cow<'a, str>>,
     #[serde(rename = "Exception", borrow, default, deserialize_with = "text")]
-    exception: Option<Cow<'a, str>>,
-    #[serde(rename = "State", borrow, default)]
-    state: Option<&'a RawValue>,
-    #[serde(rename = "Scopes", borrow, default)]
-    scopes: Option<&'a RawValue>,
+    pub exception: Option<Cow<'a, str>>,
+    /// `State`, as raw JSON.
+    #[serde(rename = "State", borrow, default, deserialize_with = "raw")]
+    pub state: Option<&'a str>,
+    /// `Scopes`, as raw JSON.
+    #[serde(rename = "Scopes", borrow, default, deserialize_with = "raw")]
+    pub scopes: Option<&'a str>,
+}
+
+fn raw<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
+    Ok(Option::<&'de RawValue>::deserialize(d)?.map(RawValue::get))
 }
 
 /// A string that borrows from the input unless it has escapes. (serde
@@ -73,7 +81,7 @@ impl RecordParser for IloggerJson {
 
     fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
         let (text, line) = (rec.text, rec.line);
-        let mut entry = Fields::default();
+        let mut entry = Entry::default();
         let used = match json_fast::read(text, &mut entry) {
             Some(used) => used,
             None => {
@@ -125,22 +133,10 @@ const CUT_OFF: &str = "JSON object cut off by the end of the input";
 
 /// Reads the object at the start of `text` with serde: what the fast
 /// reader leaves to it, errors included.
-pub(super) fn with_serde(text: &str) -> Result<(Fields<'_>, usize), Reject> {
+pub(super) fn with_serde(text: &str) -> Result<(Entry<'_>, usize), Reject> {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Entry<'_>>();
     match stream.next() {
-        Some(Ok(e)) => Ok((
-            Fields {
-                timestamp: e.timestamp,
-                event_id: e.event_id,
-                log_level: e.log_level,
-                category: e.category,
-                message: e.message,
-                exception: e.exception,
-                state: e.state.map(RawValue::get),
-                scopes: e.scopes.map(RawValue::get),
-            },
-            stream.byte_offset(),
-        )),
+        Some(Ok(e)) => Ok((e, stream.byte_offset())),
         Some(Err(e)) if e.is_eof() => Err(Reject { why: CUT_OFF }),
         _ => Err(Reject {
             why: "not a JSON log object",

@@ -16,31 +16,16 @@
 //! itself. A test compares both readers on valid and broken records.
 
 use super::bytemask;
-use super::ilogger_json::Text;
+use super::ilogger_json::{Entry, Text};
 use std::borrow::Cow;
 
 /// Nesting this deep is left to serde (whose limit is 128).
 const MAX_DEPTH: usize = 100;
 
-/// The members of a JSON console record the parser reads.
-#[derive(Debug, Default, PartialEq)]
-pub(super) struct Fields<'a> {
-    pub timestamp: Option<Cow<'a, str>>,
-    pub event_id: Option<i64>,
-    pub log_level: Option<Cow<'a, str>>,
-    pub category: Option<Cow<'a, str>>,
-    pub message: Option<Cow<'a, str>>,
-    pub exception: Option<Cow<'a, str>>,
-    /// `State`, as raw JSON.
-    pub state: Option<&'a str>,
-    /// `Scopes`, as raw JSON.
-    pub scopes: Option<&'a str>,
-}
-
 /// Reads the object at the start of `text` into `fields` (written in
 /// place: a record is too short to also copy them); returns where it ends.
 /// On `None` the fields hold whatever was read before giving up.
-pub(super) fn read<'a>(text: &'a str, fields: &mut Fields<'a>) -> Option<usize> {
+pub(super) fn read<'a>(text: &'a str, fields: &mut Entry<'a>) -> Option<usize> {
     let mut r = Reader::new(text);
     r.object(fields)?;
     let end = r.pos;
@@ -170,7 +155,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn object(&mut self, f: &mut Fields<'a>) -> Option<()> {
+    fn object(&mut self, f: &mut Entry<'a>) -> Option<()> {
         let mut seen = 0u8;
         self.keyed_members(|r, key| {
             let bit = match key {
@@ -271,51 +256,56 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A member that may be `null` (`None`), else what `read` reads.
+    fn nullable<T>(
+        &mut self,
+        out: &mut Option<T>,
+        read: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<()> {
+        *out = if self.literal(b"null") {
+            None
+        } else {
+            Some(read(self)?)
+        };
+        Some(())
+    }
+
     /// A string member (or `null`), borrowed when it has no escapes.
     fn text_value(&mut self, out: &mut Option<Cow<'a, str>>) -> Option<()> {
-        if self.literal(b"null") {
-            *out = None;
-            return Some(());
-        }
-        let s = self.string()?;
-        *out = Some(if s.escaped {
-            serde_json::from_str::<Text<'a>>(&self.text[s.open..=s.close])
-                .ok()?
-                .0
-        } else {
-            Cow::Borrowed(&self.text[s.open + 1..s.close])
-        });
-        Some(())
+        self.nullable(out, |r| {
+            let s = r.string()?;
+            Some(if s.escaped {
+                serde_json::from_str::<Text<'a>>(&r.text[s.open..=s.close])
+                    .ok()?
+                    .0
+            } else {
+                Cow::Borrowed(&r.text[s.open + 1..s.close])
+            })
+        })
     }
 
     /// `EventId`: an integer that fits an `i64`, or `null`.
     fn event_id(&mut self, out: &mut Option<i64>) -> Option<()> {
-        if self.literal(b"null") {
-            *out = None;
-            return Some(());
-        }
-        let start = self.pos;
-        if !self.number()? {
-            return None; // a fraction or exponent: serde wants an integer
-        }
-        let digits = &self.text[start..self.pos];
-        if digits == "-0" {
-            return None; // serde reads `-0` as a float, to keep its sign
-        }
-        *out = Some(digits.parse().ok()?);
-        Some(())
+        self.nullable(out, |r| {
+            let start = r.pos;
+            if !r.number()? {
+                return None; // a fraction or exponent: serde wants an integer
+            }
+            let digits = &r.text[start..r.pos];
+            if digits == "-0" {
+                return None; // serde reads `-0` as a float, to keep its sign
+            }
+            digits.parse().ok()
+        })
     }
 
-    /// Any value, as its raw text.
+    /// Any value (or `null`), as its raw text.
     fn raw(&mut self, out: &mut Option<&'a str>) -> Option<()> {
-        if self.literal(b"null") {
-            *out = None;
-            return Some(());
-        }
-        let start = self.pos;
-        self.value(1)?;
-        *out = Some(&self.text[start..self.pos]);
-        Some(())
+        self.nullable(out, |r| {
+            let start = r.pos;
+            r.value(1)?;
+            Some(&r.text[start..r.pos])
+        })
     }
 
     /// Skips a value nested `depth` deep.
@@ -409,14 +399,14 @@ mod tests {
 
     /// The fast reader, where it reads, agrees with serde, borrowing too.
     fn agree(text: &str) -> bool {
-        let mut fast = Fields::default();
+        let mut fast = Entry::default();
         let Some(used) = read(text, &mut fast) else {
             return false;
         };
         let (slow, slow_used) = with_serde(text)
             .unwrap_or_else(|r| panic!("fast accepted what serde rejects ({}): {text:?}", r.why));
         assert_eq!((&fast, used), (&slow, slow_used), "{text:?}");
-        let borrowed = |f: &Fields| {
+        let borrowed = |f: &Entry| {
             [
                 &f.timestamp,
                 &f.log_level,
@@ -458,7 +448,7 @@ mod tests {
             r#"{"State":{"a":tru}}"#,                 // bad literal
         ];
         for text in left {
-            let mut fields = Fields::default();
+            let mut fields = Entry::default();
             let fast = read(text, &mut fields);
             assert!(fast.is_none(), "fast read {text:?} as {fields:?}");
         }

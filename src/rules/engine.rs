@@ -781,13 +781,19 @@ const GROUP: usize = 64;
 
 impl Needles {
     fn new(needles: &[String]) -> Needles {
-        // The SDK's message templates: what log text mostly consists of.
-        let sample: Vec<&str> = Catalog::get()
-            .templates
-            .iter()
-            .map(|t| t.text.as_str())
-            .collect();
-        if let Some(g) = super::grams::Grams::new(needles, &sample) {
+        // How common each gram is in the SDK's message templates (what log
+        // text mostly consists of): counted once per process, not per
+        // engine (`rules test` builds one per rule).
+        static TEMPLATE_GRAMS: std::sync::LazyLock<HashMap<u64, u32>> =
+            std::sync::LazyLock::new(|| {
+                let texts: Vec<&str> = Catalog::get()
+                    .templates
+                    .iter()
+                    .map(|t| t.text.as_str())
+                    .collect();
+                super::grams::counts(&texts)
+            });
+        if let Some(g) = super::grams::Grams::new(needles, &TEMPLATE_GRAMS) {
             return Needles::Grams(g);
         }
         let mut packed = Vec::new();
@@ -913,7 +919,9 @@ impl Collector for RuleCollector<'_> {
     fn chunk(&self, acc: &mut Kept, text: &str, piece: Piece) {
         // With bodies marked, each record's body is searched on its own:
         // the headers and footers between them (a third to a half of the
-        // text) are not searched at all.
+        // text) are not searched at all. The chunk is then taken as empty,
+        // so an event without a body (a JSON record whose message had
+        // escapes) has no chunk-wide matches and is searched whole.
         self.engine.chunk(acc, if self.bodies { "" } else { text });
         acc.before = RUN.with(|run| match &*run.borrow() {
             Some(r) if r.scan == piece.scan && r.next == piece.index => r.kept.clone(),

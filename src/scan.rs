@@ -36,6 +36,14 @@ pub trait Collector: Sync {
         let _ = (acc, piece);
     }
 
+    /// Whether `event` must be whole when [`Collector::event`] sees it: it
+    /// comes as [`crate::parse::RecordParser::parse_head`] left it, its
+    /// message perhaps unfinished. Safe default: yes.
+    fn needs_whole(&self, acc: &mut Self::Acc, event: &Event<'_>) -> bool {
+        let _ = (acc, event);
+        true
+    }
+
     /// Sees one event (line numbers local to the chunk).
     fn event(&self, acc: &mut Self::Acc, event: &Event<'_>);
 
@@ -239,11 +247,34 @@ fn scan_chunk<C: Collector>(
         });
     }
     collector.chunk(&mut acc, &text, piece);
-    parse::split_records(parser, &text, clock, &mut diag, |ev| {
-        collector.event(&mut acc, ev)
-    });
+    parse::split_records(
+        parser,
+        &text,
+        clock,
+        &mut diag,
+        ChunkSink {
+            collector,
+            acc: &mut acc,
+        },
+    );
     collector.chunk_end(&mut acc, piece);
     Scanned { diag, acc }
+}
+
+/// A collector and its chunk's accumulator, as the splitter's sink.
+struct ChunkSink<'c, C: Collector> {
+    collector: &'c C,
+    acc: &'c mut C::Acc,
+}
+
+impl<'a, C: Collector> parse::Sink<'a> for ChunkSink<'_, C> {
+    fn needs_whole(&mut self, ev: &Event<'a>) -> bool {
+        self.collector.needs_whole(self.acc, ev)
+    }
+
+    fn event(&mut self, ev: &Event<'a>) {
+        self.collector.event(self.acc, ev)
+    }
 }
 
 /// Calls `f` with each line and its 1-based number (slow paths only).

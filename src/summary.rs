@@ -214,6 +214,11 @@ impl Collector for Summary {
         InputSummary::default()
     }
 
+    fn needs_whole(&self, _acc: &mut InputSummary, _event: &Event<'_>) -> bool {
+        // Anchors read messages; the rest is in the header.
+        self.anchors
+    }
+
     fn event(&self, acc: &mut InputSummary, event: &Event<'_>) {
         match event.level {
             Some(l) => acc.levels[l.index()] += 1,

@@ -147,6 +147,18 @@ impl RecordParser for IloggerSimple {
     }
 
     fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
+        let mut ev = self.parse_head(rec, diag)?;
+        self.complete(rec, &mut ev);
+        Ok(ev)
+    }
+
+    /// All but the message and exception below the header; the message is
+    /// its first line until [`IloggerSimple::complete`].
+    fn parse_head<'a>(
+        &self,
+        rec: &Record<'a, '_>,
+        diag: &mut Diagnostics,
+    ) -> Result<Event<'a>, Reject> {
         let first = rec.lines[0];
         let m = rec.start.marks;
         let prefix = first[..m[PREFIX_END]].trim();
@@ -190,6 +202,17 @@ impl RecordParser for IloggerSimple {
                     .map_or("", |l| &rec.text[offset_in(rec.text, l)..]),
             );
         }
+        ev.message = Cow::Borrowed(body.get(msg_start).map_or("", |l| unpad(l)));
+        Ok(ev)
+    }
+
+    fn complete<'a>(&self, rec: &Record<'a, '_>, ev: &mut Event<'a>) {
+        if rec.start.marks[REST] < rec.lines[0].len() || rec.lines.len() < 2 {
+            // SingleLine mode, or no message: `parse_head` did it all.
+            return;
+        }
+        let body = &rec.lines[1..];
+        let msg_start = usize::from(ev.scopes.is_some());
         let exc_start = body[msg_start..]
             .iter()
             .position(|l| {
@@ -204,7 +227,6 @@ impl RecordParser for IloggerSimple {
             let at = offset_in(rec.text, first_line);
             ev.exception = Some(Cow::Borrowed(unpad(&rec.text[at..])));
         }
-        Ok(ev)
     }
 }
 

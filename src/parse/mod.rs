@@ -156,9 +156,52 @@ pub trait RecordParser: Sync {
 
     /// Parses one record.
     fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject>;
+
+    /// Parses one record but may leave its `message` and `exception`
+    /// unfinished, for [`RecordParser::complete`] to finish if a
+    /// [`Sink`] needs them. An unfinished message must start as the
+    /// finished one does whenever that is not empty (prefilters match
+    /// message starts, and may then match more, never less); every other
+    /// field is final. Most records are looked at only by the summary and
+    /// the rules' prefilter, so the message lines need not be joined and
+    /// searched for an exception: 10% of the parse of ILogger text.
+    /// Defaults to the whole parse.
+    fn parse_head<'a>(
+        &self,
+        rec: &Record<'a, '_>,
+        diag: &mut Diagnostics,
+    ) -> Result<Event<'a>, Reject> {
+        self.parse(rec, diag)
+    }
+
+    /// Finishes an event that [`RecordParser::parse_head`] made of `rec`.
+    fn complete<'a>(&self, rec: &Record<'a, '_>, ev: &mut Event<'a>) {
+        let _ = (rec, ev);
+    }
 }
 
-/// Splits `text` into records and parses each, calling `on_event` in order.
+/// Where [`split_records`] sends events.
+pub trait Sink<'a> {
+    /// Whether `ev`, as [`RecordParser::parse_head`] left it, must be
+    /// completed before [`Sink::event`] sees it.
+    fn needs_whole(&mut self, ev: &Event<'a>) -> bool {
+        let _ = ev;
+        true
+    }
+
+    /// Sees one event.
+    fn event(&mut self, ev: &Event<'a>);
+}
+
+/// A closure sees every event whole.
+impl<'a, F: FnMut(&Event<'a>)> Sink<'a> for F {
+    fn event(&mut self, ev: &Event<'a>) {
+        self(ev)
+    }
+}
+
+/// Splits `text` into records and parses each, handing them to `sink` in
+/// order.
 /// Line numbers are local to `text` (the first line is 1). Lines before the
 /// first record start are counted as unparsed (blank lines are ignored).
 /// Each event's timestamp is completed with `clock` (`--tz`, `--date`).
@@ -167,7 +210,7 @@ pub fn split_records<'a>(
     text: &'a str,
     clock: &TimeContext,
     diag: &mut Diagnostics,
-    mut on_event: impl FnMut(&Event<'a>),
+    mut sink: impl Sink<'a>,
 ) {
     let bytes = text.as_bytes();
     let mut pos = 0;
@@ -194,7 +237,7 @@ pub fn split_records<'a>(
                     lines: &lines,
                     line: first,
                 };
-                emit(parser, &rec, clock, diag, &mut on_event);
+                emit(parser, &rec, clock, diag, &mut sink);
                 lines.clear();
             }
             start = pos;
@@ -222,7 +265,7 @@ pub fn split_records<'a>(
             lines: &lines,
             line: first,
         };
-        emit(parser, &rec, clock, diag, &mut on_event);
+        emit(parser, &rec, clock, diag, &mut sink);
     }
     diag.lines += line_no;
 }
@@ -232,11 +275,11 @@ fn emit<'a>(
     rec: &Record<'a, '_>,
     clock: &TimeContext,
     diag: &mut Diagnostics,
-    on_event: &mut impl FnMut(&Event<'a>),
+    sink: &mut impl Sink<'a>,
 ) {
-    // The event is used where `parse` wrote it: binding it out of the
+    // The event is used where `parse_head` wrote it: binding it out of the
     // `Result` would copy its few hundred bytes for every record.
-    match &mut parser.parse(rec, diag) {
+    match &mut parser.parse_head(rec, diag) {
         Ok(ev) => {
             ev.raw = rec.text;
             if let Some(t) = ev.time.as_mut()
@@ -245,7 +288,10 @@ fn emit<'a>(
                 *t = clock.resolve(*t);
             }
             diag.records += 1;
-            on_event(ev);
+            if sink.needs_whole(ev) {
+                parser.complete(rec, ev);
+            }
+            sink.event(ev);
         }
         Err(r) => diag.unparsed(rec.line, rec.lines.len() as u64, r.why),
     }
@@ -277,6 +323,7 @@ pub(crate) fn parse_one<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
 
     #[test]
     fn format_names_round_trip() {
@@ -284,6 +331,83 @@ mod tests {
             assert_eq!(Format::from_name(f.name()), Some(f));
         }
         assert_eq!(Format::from_name("nope"), None);
+    }
+
+    /// An event's message, exception and all else (as text).
+    type Parts = (String, Option<String>, String);
+
+    fn parts(ev: &Event<'_>) -> Parts {
+        let mut rest = ev.clone();
+        let message = std::mem::take(&mut rest.message).into_owned();
+        let exception = rest.exception.take().map(Cow::into_owned);
+        (message, exception, format!("{rest:?}"))
+    }
+
+    /// Takes events as `parse_head` leaves them.
+    struct Heads<'v>(&'v mut Vec<Parts>);
+    impl<'a> Sink<'a> for Heads<'_> {
+        fn needs_whole(&mut self, _: &Event<'a>) -> bool {
+            false
+        }
+        fn event(&mut self, ev: &Event<'a>) {
+            self.0.push(parts(ev));
+        }
+    }
+
+    #[test]
+    fn heads_are_final_but_for_a_message_that_starts_as_the_whole_one() {
+        let text = "\
+2024-01-15T08:30:05.123+00:00 fail: A.B[1]
+      => Span:1 => Conn:2
+      Failed to connect.
+      second line
+      System.X.FooException (0x1): bad
+         at A.B()
+info: A.B[2]
+      System.InvalidOperationException: only an exception
+info: A.B[3]
+info: A.B[4] => s one line System.X.BarException: inline
+2022-11-11T15:10:37.634772560Z warn: A.B[5]
+2022-11-11T15:10:37.634793760Z       stamped line
+2022-11-11T15:10:37.634793760Z       and another
+dbug: A.B[6]
+      plain
+";
+        let parser = Format::IloggerSimple.parser().unwrap();
+        let clock = TimeContext::default();
+        let mut whole = Vec::new();
+        split_records(
+            parser,
+            text,
+            &clock,
+            &mut Diagnostics::default(),
+            |e: &Event| whole.push(parts(e)),
+        );
+        let mut heads = Vec::new();
+        split_records(
+            parser,
+            text,
+            &clock,
+            &mut Diagnostics::default(),
+            Heads(&mut heads),
+        );
+        assert_eq!(whole.len(), 6);
+        assert_eq!(heads.len(), 6);
+        for (i, ((message, _, rest), (head, _, head_rest))) in whole.iter().zip(&heads).enumerate()
+        {
+            assert!(
+                message.is_empty() || message.starts_with(head.as_str()),
+                "{i}: {head:?} does not start {message:?}"
+            );
+            assert_eq!(head_rest, rest, "{i}: all else is final");
+        }
+        // Not vacuous: the heads left work undone, which the whole parse did.
+        assert_eq!(whole[0].0, "Failed to connect.\nsecond line");
+        assert_eq!(heads[0].0, "Failed to connect.");
+        assert!(whole[0].1.is_some() && heads[0].1.is_none());
+        assert_eq!(whole[1].0, "");
+        assert_eq!(whole[3].1.as_deref(), Some("System.X.BarException: inline"));
+        assert_eq!(whole[4].0, "stamped line\nand another");
     }
 
     #[test]
@@ -296,7 +420,7 @@ mod tests {
             text,
             &TimeContext::default(),
             &mut diag,
-            |e| lines.push((e.line, e.message.to_string())),
+            |e: &Event| lines.push((e.line, e.message.to_string())),
         );
         assert_eq!(lines, vec![(3, "m1".to_string()), (5, "m2".to_string())]);
         assert_eq!(diag.records, 2);

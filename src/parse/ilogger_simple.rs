@@ -138,6 +138,10 @@ fn parse_i32(b: &[u8]) -> Option<i32> {
 }
 
 impl RecordParser for IloggerSimple {
+    fn format(&self) -> Option<super::Format> {
+        Some(super::Format::IloggerSimple)
+    }
+
     fn record_start(&self, line: &[u8]) -> Option<Start> {
         header(line)
     }

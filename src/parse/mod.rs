@@ -154,6 +154,11 @@ pub trait RecordParser: Sync {
         false
     }
 
+    /// The built-in format this parser reads, if it is one.
+    fn format(&self) -> Option<Format> {
+        None
+    }
+
     /// Parses one record.
     fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject>;
 
@@ -207,6 +212,29 @@ impl<'a, F: FnMut(&Event<'a>)> Sink<'a> for F {
 /// Each event's timestamp is completed with `clock` (`--tz`, `--date`).
 pub fn split_records<'a>(
     parser: &dyn RecordParser,
+    text: &'a str,
+    clock: &TimeContext,
+    diag: &mut Diagnostics,
+    sink: impl Sink<'a>,
+) {
+    // The big-log formats get a loop of their own, with the record-start
+    // test and the parse inlined: a dynamic call per line and per record
+    // cost 2–3% of the ILogger console parse (no difference measured on
+    // the other two; kept for them as it costs nothing).
+    match parser.format() {
+        Some(Format::IloggerSimple) => {
+            split(&ilogger_simple::IloggerSimple, text, clock, diag, sink)
+        }
+        Some(Format::TraceListener) => {
+            split(&tracelistener::TraceListener, text, clock, diag, sink)
+        }
+        Some(Format::IloggerJson) => split(&ilogger_json::IloggerJson, text, clock, diag, sink),
+        _ => split(parser, text, clock, diag, sink),
+    }
+}
+
+fn split<'a, P: RecordParser + ?Sized>(
+    parser: &P,
     text: &'a str,
     clock: &TimeContext,
     diag: &mut Diagnostics,
@@ -270,8 +298,8 @@ pub fn split_records<'a>(
     diag.lines += line_no;
 }
 
-fn emit<'a>(
-    parser: &dyn RecordParser,
+fn emit<'a, P: RecordParser + ?Sized>(
+    parser: &P,
     rec: &Record<'a, '_>,
     clock: &TimeContext,
     diag: &mut Diagnostics,

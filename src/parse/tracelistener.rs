@@ -85,6 +85,10 @@ fn footer(line: &str) -> Option<(&str, &str)> {
 }
 
 impl RecordParser for TraceListener {
+    fn format(&self) -> Option<super::Format> {
+        Some(super::Format::TraceListener)
+    }
+
     fn marks_bodies(&self) -> bool {
         true
     }

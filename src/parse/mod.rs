@@ -154,7 +154,8 @@ pub trait RecordParser: Sync {
         false
     }
 
-    /// The built-in format this parser reads, if it is one.
+    /// The built-in format this parser reads, if it is one (the splitter
+    /// then runs a copy of itself made for that format's parser).
     fn format(&self) -> Option<Format> {
         None
     }
@@ -169,8 +170,8 @@ pub trait RecordParser: Sync {
     /// message starts, and may then match more, never less); every other
     /// field is final. Most records are looked at only by the summary and
     /// the rules' prefilter, so the message lines need not be joined and
-    /// searched for an exception: 10% of the parse of ILogger text.
-    /// Defaults to the whole parse.
+    /// searched for an exception (10% of the ILogger console parse, by an
+    /// experiment that skipped it). Defaults to the whole parse.
     fn parse_head<'a>(
         &self,
         rec: &Record<'a, '_>,

@@ -300,14 +300,28 @@ fn ordered<'h>(
         .filter(|(s, _)| want(*s))
         .map(|(s, h)| (*s, &h.hits[..]))
         .collect();
-    let total = lists.iter().map(|(_, hits)| hits.len()).sum();
-    let mut out = Vec::with_capacity(total);
     // Each list is in line order, in a log with ordered times usually
-    // sorted already: merged then, in one pass and one allocation, as a
-    // stable sort would order them (the first list first on equal keys).
-    // A list found out of order on the way sends all to the sort. A trend
+    // sorted already: merged then, in one pass and one allocation. A trend
     // of 295,544 hits took 23 ms to order when sorted (most of it faulting
     // in the memory of three lists of sort keys); merged, 12 ms.
+    merged(&lists, &key).unwrap_or_else(|| {
+        let mut keyed: Vec<_> = lists
+            .iter()
+            .flat_map(|&(s, hits)| hits.iter().map(move |h| (key(s, h), s, h)))
+            .collect();
+        keyed.sort_by_key(|e| e.0);
+        keyed.into_iter().map(|(k, s, h)| (k.0, s, h)).collect()
+    })
+}
+
+/// The hits of `lists` merged by `key`, as a stable sort of them all would
+/// order them (on equal keys, the earlier list's first); `None` when a list
+/// is not in key order.
+fn merged<'h, K: Ord + Copy>(
+    lists: &[(Slot, &'h [Hit])],
+    key: &impl Fn(Slot, &Hit) -> (Option<i64>, u64, K),
+) -> Option<Vec<(Option<i64>, Slot, &'h Hit)>> {
+    let mut out = Vec::with_capacity(lists.iter().map(|(_, hits)| hits.len()).sum());
     let mut next = vec![0; lists.len()];
     let mut heads: Vec<_> = lists
         .iter()
@@ -323,17 +337,10 @@ fn ordered<'h>(
         next[l] += 1;
         heads[l] = hits.get(next[l]).map(|h| key(slot, h));
         if heads[l].is_some() && heads[l] < head {
-            out.clear();
-            let mut keyed: Vec<_> = lists
-                .iter()
-                .flat_map(|&(s, hits)| hits.iter().map(move |h| (key(s, h), s, h)))
-                .collect();
-            keyed.sort_by_key(|e| e.0);
-            out.extend(keyed.into_iter().map(|(k, s, h)| (k.0, s, h)));
-            break;
+            return None;
         }
     }
-    out
+    Some(out)
 }
 
 fn run(

@@ -66,22 +66,23 @@ fn header(b: &[u8]) -> Option<(usize, Level, i32, usize)> {
     None
 }
 
-/// The longest footer key: `LogicalOperationStack`.
-const FOOTER_KEY_MAX: usize = 21;
-
 /// The footer key and value of a `    Key=value` line.
 fn footer(line: &str) -> Option<(&str, &str)> {
     let t = line.strip_prefix("    ")?.trim_start_matches(' ');
-    // Every record has several footer lines: a short loop (the longest key
-    // has 21 bytes; `memchr`'s setup cost more than its search) and a
-    // match on the key rather than `split_once` and a list search.
-    let eq = t.bytes().take(FOOTER_KEY_MAX + 1).position(|c| c == b'=')?;
-    let (key, value) = (&t[..eq], &t[eq + 1..]);
-    matches!(
-        key,
-        "ProcessId" | "LogicalOperationStack" | "ThreadId" | "DateTime" | "Timestamp" | "Callstack"
-    )
-    .then_some((key, value))
+    // Every record has several footer lines: the key is told by its first
+    // byte and one compare (a search for `=` and a match on the key cost
+    // twice as much).
+    let key = match t.as_bytes().first()? {
+        b'P' => "ProcessId",
+        b'L' => "LogicalOperationStack",
+        b'T' if t.as_bytes().get(1) == Some(&b'h') => "ThreadId",
+        b'T' => "Timestamp",
+        b'D' => "DateTime",
+        b'C' => "Callstack",
+        _ => return None,
+    };
+    let value = t.strip_prefix(key)?.strip_prefix('=')?;
+    Some((key, value))
 }
 
 impl RecordParser for TraceListener {
@@ -207,6 +208,55 @@ mod tests {
     use super::*;
     use crate::event::Value;
     use crate::parse::parse_one;
+
+    #[test]
+    fn footers_are_exactly_the_known_keys_before_an_equals_sign() {
+        // The definition: the text before the first `=` is a known key.
+        let reference = |line: &str| -> Option<(String, String)> {
+            let t = line.strip_prefix("    ")?.trim_start_matches(' ');
+            let (key, value) = t.split_once('=')?;
+            [
+                "ProcessId",
+                "LogicalOperationStack",
+                "ThreadId",
+                "DateTime",
+                "Timestamp",
+                "Callstack",
+            ]
+            .contains(&key)
+            .then(|| (key.to_string(), value.to_string()))
+        };
+        let mut lines = Vec::new();
+        for key in [
+            "ProcessId",
+            "LogicalOperationStack",
+            "ThreadId",
+            "DateTime",
+            "Timestamp",
+            "Callstack",
+            "Thread",
+            "Time",
+            "Dates",
+            "X",
+            "",
+            "threadId",
+            "ThreadIdx",
+            "P",
+        ] {
+            for indent in ["", "   ", "    ", "      ", "\t"] {
+                for rest in ["=1", "=", "= a=b", "", " =1", "x=1"] {
+                    lines.push(format!("{indent}{key}{rest}"));
+                }
+            }
+        }
+        let mut found = 0;
+        for line in &lines {
+            let got = footer(line).map(|(k, v)| (k.to_string(), v.to_string()));
+            assert_eq!(got, reference(line), "{line:?}");
+            found += usize::from(got.is_some());
+        }
+        assert!(found >= 30, "{found}");
+    }
 
     #[test]
     fn headers() {

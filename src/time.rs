@@ -296,6 +296,9 @@ pub fn parse(text: &str) -> Option<Timestamp> {
         b = inner.trim_ascii();
     }
     if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+        if let Some(t) = parse_same_second(b) {
+            return t;
+        }
         return parse_after_date(cached_date(&b[..10])?, &b[10..]);
     }
     if b.len() >= 10 && (b[1] == b'/' || b[2] == b'/') {
@@ -310,6 +313,48 @@ pub fn parse(text: &str) -> Option<Timestamp> {
         wall: NaiveDate::from_ymd_opt(1970, 1, 1)?.and_time(time),
         offset_secs: None,
         has_date: false,
+    })
+}
+
+/// The ISO timestamp `b` when its first 19 bytes (`yyyy-MM-ddTHH:mm:ss`)
+/// are those of the last one that this thread read whole: only the
+/// fraction and the offset are read (busy logs write many records a
+/// second; the whole parse cost 17–20 ns, this about half). `None` when
+/// `b` is not such a timestamp, so the caller reads it whole (and it is
+/// remembered).
+fn parse_same_second(b: &[u8]) -> Option<Option<Timestamp>> {
+    thread_local! {
+        static LAST: std::cell::Cell<Option<([u8; 19], NaiveDateTime)>> =
+            const { std::cell::Cell::new(None) };
+    }
+    let key: [u8; 19] = b.get(..19)?.try_into().ok()?;
+    if !matches!(key[10], b'T' | b' ' | b't') || key[13] != b':' || key[16] != b':' {
+        return None;
+    }
+    if let Some((k, second)) = LAST.get()
+        && k == key
+    {
+        return Some(after_seconds(second, &b[19..]));
+    }
+    let t = parse_after_date(cached_date(&b[..10])?, &b[10..]);
+    if let Some(t) = t {
+        LAST.set(Some((key, t.wall.with_nanosecond(0)?)));
+    }
+    Some(t)
+}
+
+/// The timestamp `second` plus the fraction and offset that `rest` holds
+/// (and nothing else), as [`parse_time`] and [`with_offset`] read them.
+fn after_seconds(second: NaiveDateTime, rest: &[u8]) -> Option<Timestamp> {
+    let (nanos, rest) = fraction(rest)?;
+    let (offset, rest) = parse_offset(rest)?;
+    if !skip_spaces(rest).is_empty() {
+        return None;
+    }
+    Some(Timestamp {
+        wall: second.with_nanosecond(nanos)?,
+        offset_secs: offset,
+        has_date: true,
     })
 }
 
@@ -413,20 +458,25 @@ fn parse_time(b: &[u8]) -> Option<(NaiveTime, &[u8])> {
     }
     let m = num(&b[1..3])?;
     let s = num(&b[4..6])?;
-    let mut rest = &b[6..];
-    let mut nanos = 0u32;
-    if let [b'.' | b',', tail @ ..] = rest {
-        let digits = tail.iter().take_while(|c| c.is_ascii_digit()).count();
-        if digits == 0 {
-            return None;
-        }
-        let used = digits.min(9);
-        nanos = num(&tail[..used])? * 10u32.pow(9 - used as u32);
-        rest = &tail[digits..];
-    }
+    let (nanos, rest) = fraction(&b[6..])?;
     // A leap second (60) is clamped rather than rejected.
     let time = NaiveTime::from_hms_nano_opt(h, m, s.min(59), nanos)?;
     Some((time, rest))
+}
+
+/// An optional `.` or `,` fraction of a second (1–9 digits read, more
+/// skipped) as nanoseconds, and what follows it.
+fn fraction(b: &[u8]) -> Option<(u32, &[u8])> {
+    let [b'.' | b',', tail @ ..] = b else {
+        return Some((0, b));
+    };
+    let digits = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let used = digits.min(9);
+    let nanos = num(&tail[..used])? * 10u32.pow(9 - used as u32);
+    Some((nanos, &tail[digits..]))
 }
 
 /// `Z`, `+HH:MM`, `+HHMM`, `+HH`, optionally after one space; none at all.
@@ -477,6 +527,46 @@ fn num(b: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reading only the fraction and offset after a remembered second
+    /// gives what the whole parse gives, whatever was read before.
+    #[test]
+    fn same_second_shortcut_matches_the_whole_parse() {
+        let whole = |s: &str| -> Option<Timestamp> {
+            let b = s.as_bytes().trim_ascii();
+            parse_after_date(cached_date(b.get(..10)?)?, &b[10..])
+        };
+        let mut texts = Vec::new();
+        for sep in ["T", " ", "t"] {
+            for second in ["05", "06", "60"] {
+                for frac in [
+                    "",
+                    ".1",
+                    ".029",
+                    ",0290000",
+                    ".123456789",
+                    ".1234567891234",
+                    ".",
+                ] {
+                    for off in ["", "Z", "+00:00", "-0530", "+01", " +01:00", " x", "+25:00"] {
+                        texts.push(format!("2024-01-15{sep}08:30:{second}{frac}{off}"));
+                    }
+                }
+            }
+        }
+        texts.push("2024-01-15T8:30:05.1Z".to_string());
+        texts.push("2024-02-30T08:30:05Z".to_string());
+        texts.push("2024-01-15T08:30:05".to_string());
+        let mut parsed = 0;
+        for (i, a) in texts.iter().enumerate() {
+            for b in texts.iter().skip(i % 7).step_by(5) {
+                parse(a);
+                assert_eq!(parse(b), whole(b), "{b:?} after {a:?}");
+                parsed += usize::from(parse(b).is_some());
+            }
+        }
+        assert!(parsed > 1000, "{parsed}");
+    }
 
     fn show(s: &str) -> String {
         parse(s)

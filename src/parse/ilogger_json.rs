@@ -83,7 +83,11 @@ impl RecordParser for IloggerJson {
         true
     }
 
-    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
+    fn parse_head<'a>(
+        &self,
+        rec: &Record<'a, '_>,
+        diag: &mut Diagnostics,
+    ) -> Result<Event<'a>, Reject> {
         let (text, line) = (rec.text, rec.line);
         let mut entry = Entry::default();
         let used = match json_fast::read(text, &mut entry) {

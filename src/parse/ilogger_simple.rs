@@ -150,12 +150,6 @@ impl RecordParser for IloggerSimple {
         true
     }
 
-    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
-        let mut ev = self.parse_head(rec, diag)?;
-        self.complete(rec, &mut ev);
-        Ok(ev)
-    }
-
     /// All but the message and exception below the header; the message is
     /// its first line until [`IloggerSimple::complete`].
     fn parse_head<'a>(

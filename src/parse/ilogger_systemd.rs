@@ -48,7 +48,11 @@ impl RecordParser for IloggerSystemd {
         }
     }
 
-    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
+    fn parse_head<'a>(
+        &self,
+        rec: &Record<'a, '_>,
+        diag: &mut Diagnostics,
+    ) -> Result<Event<'a>, Reject> {
         let (text, line) = (rec.lines[0], rec.line);
         let reject = Reject {
             why: "not a systemd console log line",

@@ -160,29 +160,32 @@ pub trait RecordParser: Sync {
         None
     }
 
-    /// Parses one record.
-    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject>;
-
-    /// Parses one record but may leave its `message` and `exception`
-    /// unfinished, for [`RecordParser::complete`] to finish if a
-    /// [`Sink`] needs them. An unfinished message must start as the
-    /// finished one does whenever that is not empty (prefilters match
+    /// Parses one record, possibly leaving its `message` and `exception`
+    /// unfinished for [`RecordParser::complete`], which the splitter calls
+    /// only if a [`Sink`] needs them. An unfinished message must start as
+    /// the finished one does whenever that is not empty (prefilters match
     /// message starts, and may then match more, never less); every other
     /// field is final. Most records are looked at only by the summary and
-    /// the rules' prefilter, so the message lines need not be joined and
-    /// searched for an exception (10% of the ILogger console parse, by an
-    /// experiment that skipped it). Defaults to the whole parse.
+    /// the rules' prefilter, so an ILogger message's lines need not be
+    /// joined and searched for an exception (10% of the ILogger console
+    /// parse, by an experiment that skipped it). A parser with nothing
+    /// costly to leave parses the whole record here.
     fn parse_head<'a>(
         &self,
         rec: &Record<'a, '_>,
         diag: &mut Diagnostics,
-    ) -> Result<Event<'a>, Reject> {
-        self.parse(rec, diag)
-    }
+    ) -> Result<Event<'a>, Reject>;
 
     /// Finishes an event that [`RecordParser::parse_head`] made of `rec`.
     fn complete<'a>(&self, rec: &Record<'a, '_>, ev: &mut Event<'a>) {
         let _ = (rec, ev);
+    }
+
+    /// Parses one record whole.
+    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
+        let mut ev = self.parse_head(rec, diag)?;
+        self.complete(rec, &mut ev);
+        Ok(ev)
     }
 }
 
@@ -402,34 +405,8 @@ info: A.B[4] => s one line System.X.BarException: inline
 dbug: A.B[6]
       plain
 ";
-        let parser = Format::IloggerSimple.parser().unwrap();
-        let clock = TimeContext::default();
-        let mut whole = Vec::new();
-        split_records(
-            parser,
-            text,
-            &clock,
-            &mut Diagnostics::default(),
-            |e: &Event| whole.push(parts(e)),
-        );
-        let mut heads = Vec::new();
-        split_records(
-            parser,
-            text,
-            &clock,
-            &mut Diagnostics::default(),
-            Heads(&mut heads),
-        );
+        let (whole, heads) = wholes_and_heads(Format::IloggerSimple, text);
         assert_eq!(whole.len(), 6);
-        assert_eq!(heads.len(), 6);
-        for (i, ((message, _, rest), (head, _, head_rest))) in whole.iter().zip(&heads).enumerate()
-        {
-            assert!(
-                message.is_empty() || message.starts_with(head.as_str()),
-                "{i}: {head:?} does not start {message:?}"
-            );
-            assert_eq!(head_rest, rest, "{i}: all else is final");
-        }
         // Not vacuous: the heads left work undone, which the whole parse did.
         assert_eq!(whole[0].0, "Failed to connect.\nsecond line");
         assert_eq!(heads[0].0, "Failed to connect.");
@@ -437,6 +414,45 @@ dbug: A.B[6]
         assert_eq!(whole[1].0, "");
         assert_eq!(whole[3].1.as_deref(), Some("System.X.BarException: inline"));
         assert_eq!(whole[4].0, "stamped line\nand another");
+
+        let trace = "\
+Microsoft.Azure.SignalR Error: 0 : [A.B]Failed to connect.
+second line
+    ProcessId=1
+    DateTime=2024-03-02T10:15:00.0000000Z
+Microsoft.Azure.SignalR Verbose: 0 : [A.B]One line.
+    DateTime=2024-03-02T10:15:01.0000000Z
+";
+        let (whole, heads) = wholes_and_heads(Format::TraceListener, trace);
+        assert_eq!(whole.len(), 2);
+        assert_eq!(whole[0].0, "Failed to connect.\nsecond line");
+        assert_eq!(heads[0].0, "Failed to connect.");
+        assert_eq!(whole[1].0, heads[1].0);
+    }
+
+    /// The events of `text` parsed whole and as heads, after checking that
+    /// each head is final but for a message that starts the whole one.
+    fn wholes_and_heads(format: Format, text: &str) -> (Vec<Parts>, Vec<Parts>) {
+        let parser = format.parser().unwrap();
+        let clock = TimeContext::default();
+        let mut whole = Vec::new();
+        let mut diag = Diagnostics::default();
+        split_records(parser, text, &clock, &mut diag, |e: &Event| {
+            whole.push(parts(e))
+        });
+        let mut heads = Vec::new();
+        let mut diag = Diagnostics::default();
+        split_records(parser, text, &clock, &mut diag, Heads(&mut heads));
+        assert_eq!(heads.len(), whole.len());
+        for (i, ((message, _, rest), (head, _, head_rest))) in whole.iter().zip(&heads).enumerate()
+        {
+            assert!(
+                message.is_empty() || message.starts_with(head.as_str()),
+                "{format} {i}: {head:?} does not start {message:?}"
+            );
+            assert_eq!(head_rest, rest, "{format} {i}: all else is final");
+        }
+        (whole, heads)
     }
 
     #[test]

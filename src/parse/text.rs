@@ -312,7 +312,11 @@ impl RecordParser for Text {
         true
     }
 
-    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
+    fn parse_head<'a>(
+        &self,
+        rec: &Record<'a, '_>,
+        diag: &mut Diagnostics,
+    ) -> Result<Event<'a>, Reject> {
         let first = rec.lines[0];
         let m = rec.start.marks;
         let mut ev = Event {

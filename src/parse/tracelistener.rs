@@ -106,12 +106,6 @@ impl RecordParser for TraceListener {
         })
     }
 
-    fn parse<'a>(&self, rec: &Record<'a, '_>, diag: &mut Diagnostics) -> Result<Event<'a>, Reject> {
-        let mut ev = self.parse_head(rec, diag)?;
-        self.complete(rec, &mut ev);
-        Ok(ev)
-    }
-
     /// All but a message of several lines, which is its first line until
     /// [`TraceListener::complete`] joins them.
     fn parse_head<'a>(
@@ -212,28 +206,22 @@ mod tests {
     #[test]
     fn footers_are_exactly_the_known_keys_before_an_equals_sign() {
         // The definition: the text before the first `=` is a known key.
-        let reference = |line: &str| -> Option<(String, String)> {
-            let t = line.strip_prefix("    ")?.trim_start_matches(' ');
-            let (key, value) = t.split_once('=')?;
-            [
-                "ProcessId",
-                "LogicalOperationStack",
-                "ThreadId",
-                "DateTime",
-                "Timestamp",
-                "Callstack",
-            ]
-            .contains(&key)
-            .then(|| (key.to_string(), value.to_string()))
-        };
-        let mut lines = Vec::new();
-        for key in [
+        const KEYS: [&str; 6] = [
             "ProcessId",
             "LogicalOperationStack",
             "ThreadId",
             "DateTime",
             "Timestamp",
             "Callstack",
+        ];
+        let reference = |line: &str| -> Option<(String, String)> {
+            let t = line.strip_prefix("    ")?.trim_start_matches(' ');
+            let (key, value) = t.split_once('=')?;
+            KEYS.contains(&key)
+                .then(|| (key.to_string(), value.to_string()))
+        };
+        let mut lines = Vec::new();
+        for key in KEYS.into_iter().chain([
             "Thread",
             "Time",
             "Dates",
@@ -242,7 +230,7 @@ mod tests {
             "threadId",
             "ThreadIdx",
             "P",
-        ] {
+        ]) {
             for indent in ["", "   ", "    ", "      ", "\t"] {
                 for rest in ["=1", "=", "= a=b", "", " =1", "x=1"] {
                     lines.push(format!("{indent}{key}{rest}"));

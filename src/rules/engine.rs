@@ -784,14 +784,28 @@ fn longest_shared(a: &str, b: &str) -> Option<(usize, usize)> {
 }
 
 /// The prefilter's multi-literal search: a strided gram search when all
-/// needles are long enough, else SIMD Teddy searchers of up to 64 needles
-/// each when the machine allows, Aho-Corasick otherwise. Leftmost-first
-/// within each Teddy or Aho-Corasick searcher.
+/// needles are long enough; when only some are (a user's rule with a short
+/// literal beside the built-in rules), the gram search for the long ones
+/// and a searcher of their own for the short ones; else SIMD Teddy
+/// searchers of up to 64 needles each when the machine allows,
+/// Aho-Corasick otherwise. Leftmost-first within each Teddy or
+/// Aho-Corasick searcher.
 #[derive(Debug)]
 enum Needles {
     Grams(super::grams::Grams),
     Packed(Vec<(usize, aho_corasick::packed::Searcher)>),
     Automaton(AhoCorasick),
+    /// One needle.
+    One(memchr::memmem::Finder<'static>),
+    /// Two searches over the same text, each with the indexes its needles
+    /// have in the full list. Measured on 1 GiB of ILogger text, all rules
+    /// plus one rule of `message contains " 429 "`: with every needle in
+    /// Teddy the search made the run 21% slower than the built-in rules
+    /// alone.
+    Split {
+        long: (super::grams::Grams, Vec<usize>),
+        short: (Box<Needles>, Vec<usize>),
+    },
 }
 
 /// Needles per Teddy searcher (its maximum).
@@ -813,6 +827,29 @@ impl Needles {
             });
         if let Some(g) = super::grams::Grams::new(needles, &TEMPLATE_GRAMS) {
             return Needles::Grams(g);
+        }
+        let (long, short): (Vec<usize>, Vec<usize>) =
+            (0..needles.len()).partition(|&i| needles[i].len() >= super::grams::MIN_LEN);
+        let pick =
+            |ids: &[usize]| -> Vec<String> { ids.iter().map(|&i| needles[i].clone()).collect() };
+        if !long.is_empty()
+            && !short.is_empty()
+            && let Some(g) = super::grams::Grams::new(&pick(&long), &TEMPLATE_GRAMS)
+        {
+            let searcher = Needles::simd(&pick(&short));
+            return Needles::Split {
+                long: (g, long),
+                short: (Box::new(searcher), short),
+            };
+        }
+        Needles::simd(needles)
+    }
+
+    /// A searcher that looks at every byte: `memmem` for one needle,
+    /// Teddy for more, Aho-Corasick where Teddy cannot run.
+    fn simd(needles: &[String]) -> Needles {
+        if let [one] = needles {
+            return Needles::One(memchr::memmem::Finder::new(one.as_bytes()).into_owned());
         }
         let mut packed = Vec::new();
         for (n, group) in needles.chunks(GROUP).enumerate() {
@@ -864,6 +901,23 @@ impl Needles {
                     found(m.pattern().as_usize(), m.start());
                     pos = m.start() + 1;
                 }
+            }
+            Needles::One(finder) => {
+                let mut pos = 0;
+                while let Some(at) = finder.find(&text.as_bytes()[pos..]) {
+                    found(0, pos + at);
+                    pos += at + 1;
+                }
+            }
+            Needles::Split { long, short } => {
+                long.0
+                    .each_at(text.as_bytes(), |n, at| found(long.1[n], at));
+                // As a trait object: the short searcher is never split
+                // itself, but the compiler must not instantiate this
+                // function for ever deeper closures.
+                let mut short_found = |n: usize, at: usize| found(short.1[n], at);
+                let short_found: &mut dyn FnMut(usize, usize) = &mut short_found;
+                short.0.each_at(text, short_found);
             }
         }
     }
@@ -1076,6 +1130,73 @@ mod tests {
         // Nothing shares 12 bytes with "short": it stays, over the cap.
         let (n, _) = fit(needles, units, 1);
         assert_eq!(n.len(), 3);
+    }
+
+    /// Every searcher the needles may get — gram search alone, gram search
+    /// with one or several short needles beside it, short needles alone —
+    /// finds every occurrence of every needle, overlaps included, as a
+    /// naive search does (the needles are prefix-free, so no two start at
+    /// the same byte).
+    #[test]
+    fn split_searchers_find_what_a_naive_search_finds() {
+        let long = ["was dropped, probably", "Service timeout", "ababababab"];
+        let sets: Vec<Vec<&str>> = vec![
+            long.to_vec(),
+            [&long[..], &[" 429 "]].concat(),
+            [&long[..], &[" 429 ", "aba", "xyz"]].concat(),
+            vec![" 429 ", "xyz"],
+            vec!["aba"],
+        ];
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        for set in &sets {
+            let needles: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+            let searcher = Needles::new(&needles);
+            let kind = match &searcher {
+                Needles::Grams(_) => "grams",
+                Needles::Split { .. } => "split",
+                Needles::One(_) => "one",
+                Needles::Packed(_) | Needles::Automaton(_) => "simd",
+            };
+            let expected_kind = match (
+                set.iter().any(|n| n.len() >= 9),
+                set.iter().any(|n| n.len() < 9),
+            ) {
+                (true, false) => "grams",
+                (true, true) => "split",
+                (false, _) if set.len() == 1 => "one",
+                _ => "simd",
+            };
+            assert_eq!(kind, expected_kind, "{set:?}");
+            for _ in 0..200 {
+                let mut text = String::new();
+                for _ in 0..next(12) {
+                    match next(3) {
+                        0 => text.push_str(set[next(set.len())]),
+                        1 => text.push_str(&set[next(set.len())][..2]),
+                        _ => text.push_str(["ab", " 42", "Service ", "x", "was "][next(5)]),
+                    }
+                }
+                let mut got = Vec::new();
+                searcher.each_at(&text, |n, at| got.push((at, n)));
+                got.sort_unstable();
+                let mut naive = Vec::new();
+                for (n, needle) in set.iter().enumerate() {
+                    for at in 0..text.len() {
+                        if text[at..].starts_with(needle) {
+                            naive.push((at, n));
+                        }
+                    }
+                }
+                naive.sort_unstable();
+                assert_eq!(got, naive, "{set:?} in {text:?}");
+            }
+        }
     }
 
     /// A match rule `id` for messages containing `needle`.

@@ -23,6 +23,9 @@ const FILTER_BITS: u32 = 16;
 /// The largest stride; a longer one would skip grams of an 8-byte window.
 const MAX_STRIDE: usize = GRAM;
 
+/// The shortest needle the search takes: a stride of 2 needs two grams.
+pub(crate) const MIN_LEN: usize = GRAM + 1;
+
 /// The searcher over a fixed set of needles.
 #[derive(Debug)]
 pub(crate) struct Grams {

@@ -396,6 +396,12 @@ impl Template {
             .unwrap_or("")
     }
 
+    /// False when `message` cannot be this template: its length, first or
+    /// last bytes rule it out (the first step of [`Template::matches`]).
+    pub fn admits(&self, message: &str) -> bool {
+        self.quick.admits(message.as_bytes())
+    }
+
     /// True when `message` is this template (no values extracted).
     pub fn matches(&self, message: &str) -> bool {
         self.quick.admits(message.as_bytes()) && self.walk(message)

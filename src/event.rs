@@ -250,6 +250,11 @@ pub struct Event<'a> {
     /// headers, scope lines and footers. Literals of the fields those hold
     /// (category, scopes, source) are looked up in the fields instead.
     pub body: Option<&'a str>,
+    /// The parser knows `message` is final already (its head parse saw
+    /// the whole of it), so the rules' prefilter may hold it against a
+    /// catalog template's length and last bytes, not only its start.
+    /// False unless a parser says so.
+    pub whole: bool,
 }
 
 impl<'a> Event<'a> {
@@ -320,6 +325,7 @@ impl<'a> Event<'a> {
             extra: self.extra.to_owned_extra(),
             raw: "",
             body: None,
+            whole: self.whole,
         }
     }
 }

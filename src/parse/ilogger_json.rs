@@ -133,6 +133,10 @@ impl RecordParser for IloggerJson {
             },
             raw: text,
             body,
+            // The message is whole, but an `event` test decides by the
+            // record's `{OriginalFormat}` first, which the message's bytes
+            // do not tell.
+            whole: false,
         })
     }
 }

@@ -186,6 +186,7 @@ impl RecordParser for IloggerSimple {
             let (msg, exc) = split_inline_exception(&first[m[REST]..]);
             ev.message = Cow::Borrowed(msg);
             ev.exception = exc.map(Cow::Borrowed);
+            ev.whole = true;
             return Ok(ev);
         }
         let body = &rec.lines[1..];
@@ -201,6 +202,11 @@ impl RecordParser for IloggerSimple {
             );
         }
         ev.message = Cow::Borrowed(body.get(msg_start).map_or("", |l| unpad(l)));
+        // No line after the message's first: `complete` would join just it.
+        // (Were that line an exception's, `complete` would leave the
+        // message empty, which only a template without literals matches,
+        // and such a template's length and bytes rule nothing out.)
+        ev.whole = body.len() <= msg_start + 1;
         Ok(ev)
     }
 

@@ -375,14 +375,16 @@ mod tests {
         (message, exception, format!("{rest:?}"))
     }
 
-    /// Takes events as `parse_head` leaves them.
-    struct Heads<'v>(&'v mut Vec<Parts>);
+    /// Takes events as `parse_head` leaves them, and whether each says
+    /// its message is whole.
+    struct Heads<'v>(&'v mut Vec<Parts>, &'v mut Vec<bool>);
     impl<'a> Sink<'a> for Heads<'_> {
         fn needs_whole(&mut self, _: &Event<'a>) -> bool {
             false
         }
         fn event(&mut self, ev: &Event<'a>) {
             self.0.push(parts(ev));
+            self.1.push(ev.whole);
         }
     }
 
@@ -405,8 +407,9 @@ info: A.B[4] => s one line System.X.BarException: inline
 dbug: A.B[6]
       plain
 ";
-        let (whole, heads) = wholes_and_heads(Format::IloggerSimple, text);
+        let (whole, heads, said_whole) = wholes_and_heads(Format::IloggerSimple, text);
         assert_eq!(whole.len(), 6);
+        assert_eq!(said_whole, [false, true, true, true, false, true]);
         // Not vacuous: the heads left work undone, which the whole parse did.
         assert_eq!(whole[0].0, "Failed to connect.\nsecond line");
         assert_eq!(heads[0].0, "Failed to connect.");
@@ -423,8 +426,9 @@ second line
 Microsoft.Azure.SignalR Verbose: 0 : [A.B]One line.
     DateTime=2024-03-02T10:15:01.0000000Z
 ";
-        let (whole, heads) = wholes_and_heads(Format::TraceListener, trace);
+        let (whole, heads, said_whole) = wholes_and_heads(Format::TraceListener, trace);
         assert_eq!(whole.len(), 2);
+        assert_eq!(said_whole, [false, true]);
         assert_eq!(whole[0].0, "Failed to connect.\nsecond line");
         assert_eq!(heads[0].0, "Failed to connect.");
         assert_eq!(whole[1].0, heads[1].0);
@@ -432,7 +436,7 @@ Microsoft.Azure.SignalR Verbose: 0 : [A.B]One line.
 
     /// The events of `text` parsed whole and as heads, after checking that
     /// each head is final but for a message that starts the whole one.
-    fn wholes_and_heads(format: Format, text: &str) -> (Vec<Parts>, Vec<Parts>) {
+    fn wholes_and_heads(format: Format, text: &str) -> (Vec<Parts>, Vec<Parts>, Vec<bool>) {
         let parser = format.parser().unwrap();
         let clock = TimeContext::default();
         let mut whole = Vec::new();
@@ -442,7 +446,14 @@ Microsoft.Azure.SignalR Verbose: 0 : [A.B]One line.
         });
         let mut heads = Vec::new();
         let mut diag = Diagnostics::default();
-        split_records(parser, text, &clock, &mut diag, Heads(&mut heads));
+        let mut said_whole = Vec::new();
+        split_records(
+            parser,
+            text,
+            &clock,
+            &mut diag,
+            Heads(&mut heads, &mut said_whole),
+        );
         assert_eq!(heads.len(), whole.len());
         for (i, ((message, _, rest), (head, _, head_rest))) in whole.iter().zip(&heads).enumerate()
         {
@@ -451,8 +462,17 @@ Microsoft.Azure.SignalR Verbose: 0 : [A.B]One line.
                 "{format} {i}: {head:?} does not start {message:?}"
             );
             assert_eq!(head_rest, rest, "{format} {i}: all else is final");
+            // A head that says it is whole is the message, or the message
+            // is empty (its one line was an exception's), which the quick
+            // tests of no template with text admit anyway.
+            if said_whole[i] {
+                assert!(
+                    message == head || message.is_empty(),
+                    "{format} {i}: {head:?} said whole, is {message:?}"
+                );
+            }
         }
-        (whole, heads)
+        (whole, heads, said_whole)
     }
 
     #[test]

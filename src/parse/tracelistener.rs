@@ -118,7 +118,7 @@ impl RecordParser for TraceListener {
         let source = &first[..source_end];
         let mut head = &first[msg_start..];
         let (mut process_id, mut thread_id, mut time) = (None, None, None);
-        let mut last = first;
+        let (mut last, mut whole) = (first, true);
         walk(
             rec.lines,
             |key, value| match key {
@@ -132,7 +132,10 @@ impl RecordParser for TraceListener {
                 }
                 _ => {}
             },
-            |line| last = line,
+            |line| {
+                last = line;
+                whole = false;
+            },
         );
         // `[Category]Message`, as the Azure SignalR SDK writes it.
         let mut category = source;
@@ -164,6 +167,8 @@ impl RecordParser for TraceListener {
                 thread_id: thread_id.map(Cow::Borrowed),
             },
             body: Some(body),
+            // Only the first line: `complete` adds the others.
+            whole,
             ..Event::default()
         })
     }

@@ -60,8 +60,10 @@ pub struct Trigger {
     pub needles: Vec<String>,
     /// Literals looked up at the start of the message (`message startswith`,
     /// the first literals of an `event` test's templates): a probe per
-    /// record instead of a needle the text search must find anywhere.
-    pub starts: Vec<String>,
+    /// record instead of a needle the text search must find anywhere. With
+    /// each, the catalog template it is the start of, if any: a message
+    /// known whole must also pass that template's quick tests.
+    pub starts: Vec<(String, Option<usize>)>,
     /// Some needle is a category, scopes or source text: those repeat in
     /// every record's header (every category starts "Microsoft."), so the
     /// search meets them, or their first bytes, on every record.
@@ -73,7 +75,7 @@ impl Trigger {
     /// start, and no empty start (which every message has).
     pub fn narrows(&self) -> bool {
         (!self.needles.is_empty() || !self.starts.is_empty())
-            && self.starts.iter().all(|l| !l.is_empty())
+            && self.starts.iter().all(|(l, _)| !l.is_empty())
     }
 }
 
@@ -501,7 +503,7 @@ fn event_names(field: &super::expr::Expr, values: &[super::expr::Expr]) -> Optio
 /// whose templates all start with a literal is looked up at the message's
 /// start; everything else is searched for as needles.
 pub(crate) fn trigger(node: &Node) -> Option<Trigger> {
-    let starts = |starts: Vec<String>| {
+    let starts = |starts: Vec<(String, Option<usize>)>| {
         Some(Trigger {
             starts,
             ..Trigger::default()
@@ -510,9 +512,12 @@ pub(crate) fn trigger(node: &Node) -> Option<Trigger> {
     match node {
         Node::EventIs(templates) if !templates.is_empty() => {
             let catalog = Catalog::get();
-            let firsts: Option<Vec<String>> = templates
+            let firsts: Option<Vec<(String, Option<usize>)>> = templates
                 .iter()
-                .map(|&t| catalog.templates[t].first_literal().map(String::from))
+                .map(|&t| {
+                    let first = catalog.templates[t].first_literal()?;
+                    Some((first.to_string(), Some(t)))
+                })
                 .collect();
             match firsts {
                 Some(firsts) => starts(firsts),
@@ -524,7 +529,7 @@ pub(crate) fn trigger(node: &Node) -> Option<Trigger> {
         }
         Node::Str(StrOp::StartsWith, f, l) if matches!(&**f, Node::Field(n) if n == "message") => {
             match &**l {
-                Node::Lit(Value::Str(s)) if !s.is_empty() => starts(vec![s.to_string()]),
+                Node::Lit(Value::Str(s)) if !s.is_empty() => starts(vec![(s.to_string(), None)]),
                 _ => None,
             }
         }
@@ -686,7 +691,10 @@ mod tests {
         let started = trigger(&node(r#"event == "ConnectedStarting""#)).unwrap();
         assert!(started.needles.is_empty(), "{started:?}");
         assert!(
-            started.starts.contains(&"Connection ".to_string()),
+            started
+                .starts
+                .iter()
+                .any(|(l, t)| l == "Connection " && t.is_some()),
             "{started:?}"
         );
         // Of an `and`, the side looked up at the start is taken.
@@ -704,7 +712,7 @@ mod tests {
         assert_eq!(either.starts, started.starts);
         assert_eq!(trigger(&node(r#"level >= error"#)), None);
         let begins = trigger(&node(r#"message startswith "Application started""#)).unwrap();
-        assert_eq!(begins.starts, ["Application started"]);
+        assert_eq!(begins.starts, [("Application started".to_string(), None)]);
         // A category is in every header: the message's needle is taken.
         let category = trigger(&node(
             r#"category startswith "Microsoft.Hosting.Lifetime" && message contains "Host terminated""#,

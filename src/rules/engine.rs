@@ -344,8 +344,8 @@ impl Engine {
                         if trigger.weak {
                             weak.push(u);
                         }
-                        for lit in &trigger.starts {
-                            starts.add(lit, u);
+                        for (lit, template) in &trigger.starts {
+                            starts.add(lit, *template, u);
                         }
                         for n in &trigger.needles {
                             let at = match needles.iter().position(|x| x == n) {
@@ -539,7 +539,7 @@ impl Engine {
             }
         }
         if !event.raw.is_empty() {
-            self.starts.each_unit(&event.message, &mut set);
+            self.starts.each_unit(&event.message, event.whole, &mut set);
         }
         let always = if captured {
             &self.always_captured
@@ -615,10 +615,22 @@ impl Engine {
 /// The message starts of all triggers, by first byte: a record costs one
 /// index and a prefix compare per literal that starts with its message's
 /// first byte.
+///
+/// A start that is an `event` test's template's first literal keeps the
+/// template: when the parser says the message is whole, the unit is only
+/// triggered if the message also passes the template's quick tests
+/// (length, last bytes). Many templates begin alike ("Connection {Id} …"),
+/// and a record of one ("Connection … started.") otherwise costs the
+/// condition tests of all the others.
 #[derive(Debug)]
 struct Starts {
-    by_first: Vec<Vec<(Box<str>, Vec<u32>)>>,
+    /// Per first byte: each start literal and what it triggers.
+    by_first: Vec<Vec<(Box<str>, Vec<Triggered>)>>,
 }
+
+/// A unit a start triggers, with the template the start comes from
+/// (`None`: a `message startswith`).
+type Triggered = (u32, Option<usize>);
 
 impl Default for Starts {
     fn default() -> Self {
@@ -629,27 +641,39 @@ impl Default for Starts {
 }
 
 impl Starts {
-    /// Unit `unit` is triggered by messages that start with `lit`.
-    fn add(&mut self, lit: &str, unit: u32) {
+    /// Unit `unit` is triggered by messages that start with `lit` (and,
+    /// when whole, pass the quick tests of catalog template `template`).
+    fn add(&mut self, lit: &str, template: Option<usize>, unit: u32) {
         let Some(&first) = lit.as_bytes().first() else {
             return;
         };
         let bucket = &mut self.by_first[usize::from(first)];
+        let entry = (unit, template);
         match bucket.iter_mut().find(|(l, _)| **l == *lit) {
-            Some((_, units)) if units.contains(&unit) => {}
-            Some((_, units)) => units.push(unit),
-            None => bucket.push((lit.into(), vec![unit])),
+            Some((_, units)) if units.contains(&entry) => {}
+            Some((_, units)) => units.push(entry),
+            None => bucket.push((lit.into(), vec![entry])),
         }
     }
 
-    /// Calls `found` with every unit that `message` triggers.
-    fn each_unit(&self, message: &str, found: &mut impl FnMut(u32)) {
+    /// Calls `found` with every unit that `message` triggers (`whole`: the
+    /// parser says the message is final).
+    fn each_unit(&self, message: &str, whole: bool, found: &mut impl FnMut(u32)) {
         let Some(&first) = message.as_bytes().first() else {
             return;
         };
+        // As the `event` test reads it.
+        let trimmed = message.trim_end();
+        let catalog = Catalog::get();
         for (lit, units) in &self.by_first[usize::from(first)] {
-            if message.starts_with(&**lit) {
-                units.iter().copied().for_each(&mut *found);
+            if !message.starts_with(&**lit) {
+                continue;
+            }
+            for &(unit, template) in units {
+                match template {
+                    Some(t) if whole && !catalog.templates[t].admits(trimmed) => {}
+                    _ => found(unit),
+                }
             }
         }
     }
@@ -1208,6 +1232,37 @@ mod tests {
             ),
         )
         .unwrap()
+    }
+
+    /// A message the parser says is whole triggers an `event` test only
+    /// if it passes the quick tests of a template it starts like; an
+    /// unfinished one on its start alone.
+    #[test]
+    fn whole_messages_must_pass_a_templates_quick_tests() {
+        let rule = crate::rules::compile::compile(
+            "t.toml",
+            "id = \"t\"\ntitle = \"t\"\nseverity = \"info\"\ncause = \"c\"\nfix = \"f\"\n[match]\nwhen = 'event == \"ConnectionDropped\"'\n[[example]]\nname = \"a\"\nexpect = 1\n  [[example.event]]\n  message = \"Connection 1 to the service was dropped.\"\n[[example]]\nname = \"b\"\nexpect = 0\n  [[example.event]]\n  message = \"zzz\"\n",
+        )
+        .unwrap();
+        let engine = Engine::new(RuleSet { rules: vec![rule] }, 10);
+        let mut kept = engine.kept();
+        let triggers = |kept: &mut Kept, message: &str, whole: bool| {
+            let ev = Event {
+                message: message.into(),
+                raw: message,
+                body: Some(message),
+                whole,
+                ..Event::default()
+            };
+            engine.prefilter(kept, &ev)
+        };
+        let started = "Connection client1 started.";
+        assert!(!triggers(&mut kept, started, true));
+        // Not whole: later lines might make it a drop.
+        assert!(triggers(&mut kept, started, false));
+        let dropped = "Connection 979e4c1a to the service was dropped.";
+        assert!(triggers(&mut kept, dropped, true));
+        assert!(triggers(&mut kept, &format!("{dropped}  "), true));
     }
 
     #[test]

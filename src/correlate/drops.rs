@@ -414,38 +414,38 @@ fn cause(engine: &Engine, c: &Candidate<'_>) -> Cause {
         (false, false) if c.distance.abs() <= CLOSE_NANOS => "medium",
         _ => "low",
     };
-    let shared: Vec<String> = c
-        .index
-        .same
-        .iter()
-        .filter(|_| c.same)
-        .filter_map(|&f| {
-            let v = c.at.point.values.get(f)?.as_deref()?;
-            Some(format!("same {} {v}", engine.point_fields[f]))
-        })
-        .collect();
-    let when = if c.by_order {
+    // One text, written in place: a drop list of tens of thousands of
+    // causes made the pieces' own allocations a good part of the ranking.
+    use std::fmt::Write;
+    let mut why = String::with_capacity(rule.title.len() + 96);
+    why.push_str(&rule.title);
+    if c.same {
+        for &f in &c.index.same {
+            if let Some(v) = c.at.point.values.get(f).and_then(|v| v.as_deref()) {
+                let _ = write!(why, ", same {} {v}", engine.point_fields[f]);
+            }
+        }
+    }
+    why.push_str(", ");
+    if c.by_order {
         match c.distance {
-            0 => "on the same line (no timestamps: by order)".to_string(),
-            n => format!(
-                "{n} line{} before the drop (no timestamps: by order)",
-                if n == 1 { "" } else { "s" }
-            ),
+            0 => why.push_str("on the same line (no timestamps: by order)"),
+            n => {
+                let s = if n == 1 { "" } else { "s" };
+                let _ = write!(why, "{n} line{s} before the drop (no timestamps: by order)");
+            }
         }
     } else {
         match c.distance {
-            0 => "at the same moment".to_string(),
-            d if d < 0 => format!("{} before the drop", format_duration(-d as i64)),
-            d => format!("{} after the drop", format_duration(d as i64)),
+            0 => why.push_str("at the same moment"),
+            d if d < 0 => {
+                let _ = write!(why, "{} before the drop", format_duration(-d as i64));
+            }
+            d => {
+                let _ = write!(why, "{} after the drop", format_duration(d as i64));
+            }
         }
-    };
-    let mut why = rule.title.clone();
-    for s in shared {
-        why.push_str(", ");
-        why.push_str(&s);
     }
-    why.push_str(", ");
-    why.push_str(&when);
     Cause {
         rule: rule.id.clone(),
         confidence,

@@ -662,16 +662,15 @@ impl Starts {
         let Some(&first) = message.as_bytes().first() else {
             return;
         };
-        // As the `event` test reads it.
-        let trimmed = message.trim_end();
-        let catalog = Catalog::get();
         for (lit, units) in &self.by_first[usize::from(first)] {
             if !message.starts_with(&**lit) {
                 continue;
             }
             for &(unit, template) in units {
                 match template {
-                    Some(t) if whole && !catalog.templates[t].admits(trimmed) => {}
+                    // Trimmed as the `event` test reads it.
+                    Some(t) if whole && !Catalog::get().templates[t].admits(message.trim_end()) => {
+                    }
                     _ => found(unit),
                 }
             }

@@ -55,6 +55,9 @@ struct Quick {
     min_len: usize,
     prefix: (u64, u64),
     suffix: (u64, u64),
+    /// How far a message's last 8 bytes, read as a word, are shifted down
+    /// to line up with `suffix`.
+    suffix_shift: u32,
 }
 
 impl Quick {
@@ -75,6 +78,7 @@ impl Quick {
             }
         }
         let last = lit(segs.last());
+        let suffix = word(&last[last.len().saturating_sub(8)..]);
         Quick {
             min_len: segs
                 .iter()
@@ -84,13 +88,26 @@ impl Quick {
                 })
                 .sum(),
             prefix: word(lit(segs.first())),
-            suffix: word(&last[last.len().saturating_sub(8)..]),
+            suffix,
+            suffix_shift: 64 - suffix.1.count_ones(),
         }
     }
 
-    /// False when `m` cannot be a message of the template.
+    /// False when `m` cannot be a message of the template. Messages of 8
+    /// bytes or more (nearly all) are read as two whole words: a copy of
+    /// a length only known at run time is a call to `memcpy`, several per
+    /// template tried.
     fn admits(&self, m: &[u8]) -> bool {
-        m.len() >= self.min_len && first_word(m) & self.prefix.1 == self.prefix.0 && {
+        if m.len() < self.min_len {
+            return false;
+        }
+        if let (Some(first), Some(last)) = (m.first_chunk::<8>(), m.last_chunk::<8>()) {
+            let (first, last) = (u64::from_le_bytes(*first), u64::from_le_bytes(*last));
+            // A shift of 64 (no suffix) would overflow; its mask is 0 then.
+            let last = last.checked_shr(self.suffix_shift).unwrap_or(0);
+            return first & self.prefix.1 == self.prefix.0 && last & self.suffix.1 == self.suffix.0;
+        }
+        first_word(m) & self.prefix.1 == self.prefix.0 && {
             let tail = self.suffix.1.count_ones() as usize / 8;
             first_word(&m[m.len() - tail..]) & self.suffix.1 == self.suffix.0
         }
@@ -366,12 +383,18 @@ impl Catalog {
     }
 }
 
-/// The first 8 bytes of `b` as a little-endian word (zeros past its end).
-fn first_word(b: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = b.len().min(8);
-    w[..n].copy_from_slice(&b[..n]);
-    u64::from_le_bytes(w)
+/// The first 8 bytes of `b` as a little-endian word (zeros past its end):
+/// one load when `b` has them (a copy of a length known only at run time
+/// is a call to `memcpy`).
+pub(crate) fn first_word(b: &[u8]) -> u64 {
+    match b.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        None => {
+            let mut w = [0u8; 8];
+            w[..b.len()].copy_from_slice(b);
+            u64::from_le_bytes(w)
+        }
+    }
 }
 
 impl Template {

@@ -71,18 +71,24 @@ fn footer(line: &str) -> Option<(&str, &str)> {
     let t = line.strip_prefix("    ")?.trim_start_matches(' ');
     // Every record has several footer lines: the key is told by its first
     // byte and one compare (a search for `=` and a match on the key cost
-    // twice as much).
-    let key = match t.as_bytes().first()? {
-        b'P' => "ProcessId",
-        b'L' => "LogicalOperationStack",
-        b'T' if t.as_bytes().get(1) == Some(&b'h') => "ThreadId",
-        b'T' => "Timestamp",
-        b'D' => "DateTime",
-        b'C' => "Callstack",
+    // twice as much), of a length known when compiled (a `memcmp` call per
+    // footer was 4% of a scan).
+    fn after<'t, const N: usize>(t: &'t str, key: &[u8; N]) -> Option<&'t str> {
+        // `key` is ASCII: `N` is a character boundary of `t`.
+        (t.as_bytes().first_chunk::<N>()? == key).then(|| &t[N..])
+    }
+    Some(match t.as_bytes().first()? {
+        b'P' => ("ProcessId", after(t, b"ProcessId=")?),
+        b'L' => (
+            "LogicalOperationStack",
+            after(t, b"LogicalOperationStack=")?,
+        ),
+        b'T' if t.as_bytes().get(1) == Some(&b'h') => ("ThreadId", after(t, b"ThreadId=")?),
+        b'T' => ("Timestamp", after(t, b"Timestamp=")?),
+        b'D' => ("DateTime", after(t, b"DateTime=")?),
+        b'C' => ("Callstack", after(t, b"Callstack=")?),
         _ => return None,
-    };
-    let value = t.strip_prefix(key)?.strip_prefix('=')?;
-    Some((key, value))
+    })
 }
 
 impl RecordParser for TraceListener {

@@ -625,7 +625,18 @@ impl Engine {
 #[derive(Debug)]
 struct Starts {
     /// Per first byte: each start literal and what it triggers.
-    by_first: Vec<Vec<(Box<str>, Vec<Triggered>)>>,
+    by_first: Vec<Vec<Start>>,
+}
+
+/// A start literal, its first (up to) eight bytes as a word with their
+/// mask, and what it triggers. Most records' messages differ from a start
+/// in those bytes: a word compare tells, where `starts_with` is a call to
+/// `memcmp` (2% of a scan).
+#[derive(Debug, Clone)]
+struct Start {
+    lit: Box<str>,
+    head: (u64, u64),
+    units: Vec<Triggered>,
 }
 
 /// A unit a start triggers, with the template the start comes from
@@ -649,10 +660,18 @@ impl Starts {
         };
         let bucket = &mut self.by_first[usize::from(first)];
         let entry = (unit, template);
-        match bucket.iter_mut().find(|(l, _)| **l == *lit) {
-            Some((_, units)) if units.contains(&entry) => {}
-            Some((_, units)) => units.push(entry),
-            None => bucket.push((lit.into(), vec![entry])),
+        match bucket.iter_mut().find(|s| *s.lit == *lit) {
+            Some(s) if s.units.contains(&entry) => {}
+            Some(s) => s.units.push(entry),
+            None => {
+                let n = lit.len().min(8);
+                let mask = if n == 8 { u64::MAX } else { (1 << (8 * n)) - 1 };
+                bucket.push(Start {
+                    lit: lit.into(),
+                    head: (crate::catalog::first_word(lit.as_bytes()), mask),
+                    units: vec![entry],
+                })
+            }
         }
     }
 
@@ -662,11 +681,19 @@ impl Starts {
         let Some(&first) = message.as_bytes().first() else {
             return;
         };
-        for (lit, units) in &self.by_first[usize::from(first)] {
-            if !message.starts_with(&**lit) {
+        let bucket = &self.by_first[usize::from(first)];
+        if bucket.is_empty() {
+            return;
+        }
+        let head = crate::catalog::first_word(message.as_bytes());
+        for start in bucket {
+            if head & start.head.1 != start.head.0
+                || (start.lit.len() > 8 && !message.starts_with(&*start.lit))
+                || message.len() < start.lit.len()
+            {
                 continue;
             }
-            for &(unit, template) in units {
+            for &(unit, template) in &start.units {
                 match template {
                     // Trimmed as the `event` test reads it.
                     Some(t) if whole && !Catalog::get().templates[t].admits(message.trim_end()) => {

@@ -159,7 +159,9 @@ impl RecordParser for IloggerSimple {
     ) -> Result<Event<'a>, Reject> {
         let first = rec.lines[0];
         let m = rec.start.marks;
-        let prefix = first[..m[PREFIX_END]].trim();
+        // The prefix holds only `PREFIX_BYTES` and colour codes (ASCII),
+        // so an ASCII trim is the whole trim.
+        let prefix = first[..m[PREFIX_END]].trim_ascii();
         let time = if prefix.is_empty() {
             None
         } else {

@@ -40,6 +40,9 @@ pub struct InputSummary {
     pub first: Option<Timestamp>,
     /// The latest timestamp.
     pub last: Option<Timestamp>,
+    /// `last`'s sort key, kept beside it: every timed event is compared
+    /// with it, and a key costs a date computation.
+    last_key: (i64, u32),
     /// Recently seen categories and their counts, not yet in `categories`.
     recent: Vec<(String, u64)>,
     /// The slot of `recent` that the next category not in it replaces.
@@ -176,8 +179,12 @@ impl InputSummary {
             None => {
                 self.first = Some(t);
                 self.last = Some(t);
+                self.last_key = key;
             }
-            Some(last) if key >= last.sort_key() => self.last = Some(t),
+            Some(_) if key >= self.last_key => {
+                self.last = Some(t);
+                self.last_key = key;
+            }
             Some(_) => {
                 if self.first.is_none_or(|f| key < f.sort_key()) {
                     self.first = Some(t);

@@ -349,15 +349,38 @@ fn parse_same_second(b: &[u8]) -> Option<Option<Timestamp>> {
 /// it to join again made the ILogger parse 5% slower.
 fn after_seconds(second: NaiveDateTime, rest: &[u8]) -> Option<Timestamp> {
     let (nanos, rest) = fraction(rest)?;
-    let (offset, rest) = parse_offset(rest)?;
-    if !skip_spaces(rest).is_empty() {
-        return None;
-    }
+    let offset = same_offset(rest)?;
     Some(Timestamp {
         wall: second.with_nanosecond(nanos)?,
         offset_secs: offset,
         has_date: true,
     })
+}
+
+/// The offset that `rest` (all after the fraction) holds and nothing
+/// else, as [`parse_offset`] reads it. The text of the last one read on
+/// this thread (up to 8 bytes: `+hh:mm`, `Z`, nothing) is remembered with
+/// its value: a log writes one offset on every line.
+fn same_offset(rest: &[u8]) -> Option<Option<i32>> {
+    thread_local! {
+        static LAST: std::cell::Cell<Option<(u64, usize, Option<i32>)>> =
+            const { std::cell::Cell::new(None) };
+    }
+    let word = (rest.len() <= 8).then(|| crate::catalog::first_word(rest));
+    if let (Some(w), Some((text, len, offset))) = (word, LAST.get())
+        && w == text
+        && rest.len() == len
+    {
+        return Some(offset);
+    }
+    let (offset, after) = parse_offset(rest)?;
+    if !skip_spaces(after).is_empty() {
+        return None;
+    }
+    if let Some(w) = word {
+        LAST.set(Some((w, rest.len(), offset)));
+    }
+    Some(offset)
 }
 
 /// `yyyy-MM-dd` as a date. Consecutive records almost always share their

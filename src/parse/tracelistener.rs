@@ -57,10 +57,15 @@ fn header(b: &[u8]) -> Option<(usize, Level, i32, usize)> {
         if n == 0 || b.get(i + n..i + n + 3) != Some(b" : ") {
             continue;
         }
-        let id = std::str::from_utf8(&b[digits_start..i + n])
-            .ok()?
-            .parse()
-            .ok()?;
+        // Digits read as they come (`str::parse` checked them again).
+        let id = b[i..i + n]
+            .iter()
+            .try_fold(0i64, |v, &c| {
+                let v = v * 10 + i64::from(c - b'0');
+                (v <= i64::from(i32::MAX) + 1).then_some(v)
+            })
+            .map(|v| if i > digits_start { -v } else { v })
+            .and_then(|v| i32::try_from(v).ok())?;
         return Some((space, level, id, i + n + 3));
     }
     None
@@ -211,6 +216,27 @@ fn walk<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Event ids are read as `str::parse` reads an `i32`, limits included.
+    #[test]
+    fn event_ids_read_as_i32() {
+        for id in [
+            "0",
+            "7",
+            "007",
+            "-1",
+            "-0",
+            "2147483647",
+            "-2147483648",
+            "2147483648",
+            "-2147483649",
+            "99999999999999999999",
+        ] {
+            let line = format!("Microsoft.Azure.SignalR Error: {id} : [A.B]x");
+            let got = header(line.as_bytes()).map(|h| h.2);
+            assert_eq!(got, id.parse::<i32>().ok(), "{id}");
+        }
+    }
     use crate::event::Value;
     use crate::parse::parse_one;
 

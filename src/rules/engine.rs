@@ -613,8 +613,8 @@ impl Engine {
 }
 
 /// The message starts of all triggers, by first byte: a record costs one
-/// index and a prefix compare per literal that starts with its message's
-/// first byte.
+/// index and a compare of two words per literal that starts with its
+/// message's first byte.
 ///
 /// A start that is an `event` test's template's first literal keeps the
 /// template: when the parser says the message is whole, the unit is only
@@ -704,11 +704,11 @@ impl Starts {
                 continue;
             }
             for &(unit, template) in &start.units {
-                match template {
-                    // Trimmed as the `event` test reads it.
-                    Some(t) if whole && !Catalog::get().templates[t].admits(message.trim_end()) => {
-                    }
-                    _ => found(unit),
+                // The message trimmed as the `event` test reads it.
+                let ruled_out =
+                    |t: usize| whole && !Catalog::get().templates[t].admits(message.trim_end());
+                if !template.is_some_and(ruled_out) {
+                    found(unit);
                 }
             }
         }

@@ -9,6 +9,7 @@
 //! and goes through one Aho-Corasick pass over the message for each
 //! template's longest literal, then a full match of the few candidates.
 
+use crate::parse::bytemask::{first_word, masked_word};
 use aho_corasick::AhoCorasick;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -62,15 +63,6 @@ struct Quick {
 
 impl Quick {
     fn new(segs: &[Seg]) -> Quick {
-        let word = |l: &[u8]| {
-            let n = l.len().min(8);
-            let mask = if n == 8 {
-                u64::MAX
-            } else {
-                (1u64 << (8 * n)) - 1
-            };
-            (first_word(l) & mask, mask)
-        };
         fn lit(s: Option<&Seg>) -> &[u8] {
             match s {
                 Some(Seg::Lit(l)) => l.as_bytes(),
@@ -78,7 +70,7 @@ impl Quick {
             }
         }
         let last = lit(segs.last());
-        let suffix = word(&last[last.len().saturating_sub(8)..]);
+        let suffix = masked_word(&last[last.len().saturating_sub(8)..]);
         Quick {
             min_len: segs
                 .iter()
@@ -87,7 +79,7 @@ impl Quick {
                     Seg::Hole(_) => 0,
                 })
                 .sum(),
-            prefix: word(lit(segs.first())),
+            prefix: masked_word(lit(segs.first())),
             suffix,
             suffix_shift: 64 - suffix.1.count_ones(),
         }
@@ -380,20 +372,6 @@ impl Catalog {
         candidates.into_iter().find_map(|i| {
             match_segs(&self.templates[i], message).map(|f| recognized(&self.templates[i], f))
         })
-    }
-}
-
-/// The first 8 bytes of `b` as a little-endian word (zeros past its end):
-/// one load when `b` has them (a copy of a length known only at run time
-/// is a call to `memcpy`).
-pub(crate) fn first_word(b: &[u8]) -> u64 {
-    match b.first_chunk::<8>() {
-        Some(w) => u64::from_le_bytes(*w),
-        None => {
-            let mut w = [0u8; 8];
-            w[..b.len()].copy_from_slice(b);
-            u64::from_le_bytes(w)
-        }
     }
 }
 

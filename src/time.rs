@@ -366,7 +366,7 @@ fn same_offset(rest: &[u8]) -> Option<Option<i32>> {
         static LAST: std::cell::Cell<Option<(u64, usize, Option<i32>)>> =
             const { std::cell::Cell::new(None) };
     }
-    let word = (rest.len() <= 8).then(|| crate::catalog::first_word(rest));
+    let word = (rest.len() <= 8).then(|| crate::parse::bytemask::first_word(rest));
     if let (Some(w), Some((text, len, offset))) = (word, LAST.get())
         && w == text
         && rest.len() == len

@@ -2,7 +2,32 @@
 //! byte i), and whether any falls below one. The scanners built on them
 //! (line ends, JSON strings) look at 64 bytes per step and then jump from
 //! set bit to set bit, where a call to `memchr` per item paid its setup
-//! every time.
+//! every time. Also a text's first bytes as one word, for compares that
+//! would otherwise call `memcmp`.
+
+/// The first 8 bytes of `b` as a little-endian word (zeros past its end):
+/// one load when `b` has them (a copy of a length known only at run time
+/// is a call to `memcpy`).
+#[inline]
+pub(crate) fn first_word(b: &[u8]) -> u64 {
+    match b.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        None => {
+            let mut w = [0u8; 8];
+            w[..b.len()].copy_from_slice(b);
+            u64::from_le_bytes(w)
+        }
+    }
+}
+
+/// The first (up to) 8 bytes of `b` as a word, with the mask of the bytes
+/// it has: a text starts with `b`'s first 8 bytes when its
+/// [`first_word`] and the mask give the word.
+pub(crate) fn masked_word(b: &[u8]) -> (u64, u64) {
+    let n = b.len().min(8);
+    let mask = if n == 8 { u64::MAX } else { (1 << (8 * n)) - 1 };
+    (first_word(b) & mask, mask)
+}
 
 /// A block: 64 bytes of the input, or its last bytes padded.
 pub(crate) type Block = [u8; 64];

@@ -6,7 +6,7 @@
 //! the lines of one record into an [`Event`]. [`split_records`] drives both
 //! over a chunk of text.
 
-mod bytemask;
+pub(crate) mod bytemask;
 pub mod capture;
 pub mod diagnostics;
 pub mod har;

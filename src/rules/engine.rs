@@ -16,6 +16,7 @@ use super::cond::{Captures, Cond, EventLookup, Lookup as _};
 use super::{Form, Rule, RuleSet};
 use crate::catalog::Catalog;
 use crate::event::Event;
+use crate::parse::bytemask::{first_word, masked_word};
 use crate::scan::{Collector, Piece};
 use crate::time::Timestamp;
 use aho_corasick::AhoCorasick;
@@ -639,14 +640,6 @@ struct Start {
     units: Vec<Triggered>,
 }
 
-/// The (up to) eight bytes of `b` from `at` as a word with their mask.
-fn word_at(b: &[u8], at: usize) -> (u64, u64) {
-    let b = b.get(at..).unwrap_or_default();
-    let n = b.len().min(8);
-    let mask = if n == 8 { u64::MAX } else { (1 << (8 * n)) - 1 };
-    (crate::catalog::first_word(b) & mask, mask)
-}
-
 /// A unit a start triggers, with the template the start comes from
 /// (`None`: a `message startswith`).
 type Triggered = (u32, Option<usize>);
@@ -673,7 +666,10 @@ impl Starts {
             Some(s) => s.units.push(entry),
             None => bucket.push(Start {
                 lit: lit.into(),
-                head: [word_at(lit.as_bytes(), 0), word_at(lit.as_bytes(), 8)],
+                head: [
+                    masked_word(lit.as_bytes()),
+                    masked_word(lit.as_bytes().get(8..).unwrap_or_default()),
+                ],
                 units: vec![entry],
             }),
         }
@@ -689,11 +685,10 @@ impl Starts {
         if bucket.is_empty() {
             return;
         }
+        let catalog = Catalog::get();
+        let mut trimmed: Option<&str> = None;
         let m = message.as_bytes();
-        let head = [
-            crate::catalog::first_word(m),
-            crate::catalog::first_word(m.get(8..).unwrap_or_default()),
-        ];
+        let head = [first_word(m), first_word(m.get(8..).unwrap_or_default())];
         for start in bucket {
             let [(w0, m0), (w1, m1)] = start.head;
             if head[0] & m0 != w0
@@ -704,9 +699,11 @@ impl Starts {
                 continue;
             }
             for &(unit, template) in &start.units {
-                // The message trimmed as the `event` test reads it.
-                let ruled_out =
-                    |t: usize| whole && !Catalog::get().templates[t].admits(message.trim_end());
+                let ruled_out = |t: usize| {
+                    // Trimmed as the `event` test reads it, once per message.
+                    let trimmed = *trimmed.get_or_insert_with(|| message.trim_end());
+                    whole && !catalog.templates[t].admits(trimmed)
+                };
                 if !template.is_some_and(ruled_out) {
                     found(unit);
                 }

@@ -12,7 +12,7 @@
 use crate::parse::bytemask::{first_word, masked_word};
 use aho_corasick::AhoCorasick;
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 const TSV: &str = include_str!("../data/sdk-messages.tsv");
 
@@ -127,6 +127,10 @@ pub struct Catalog {
     key_templates: Vec<Vec<usize>>,
     names: Vec<String>,
     holes: Vec<String>,
+    /// Per template, worked out on first use: the templates that could
+    /// match one of its messages too and rank as high (see
+    /// [`Catalog::recognize_matched`]).
+    rivals: Vec<OnceLock<Box<[u32]>>>,
 }
 
 /// Placeholder names that identify a client connection.
@@ -214,6 +218,7 @@ impl Catalog {
         holes.dedup();
         Catalog {
             ac: AhoCorasick::new(&keys).expect("template literals build"),
+            rivals: templates.iter().map(|_| OnceLock::new()).collect(),
             templates,
             by_text,
             key_templates,
@@ -362,20 +367,74 @@ impl Catalog {
         }
         // Templates of the event's own category first, then the most
         // specific (most literal text) first.
-        let in_category = |t: &Template| {
-            category.is_some_and(|c| t.categories.iter().any(|tc| c.starts_with(tc.as_str())))
-        };
         candidates.sort_by_cached_key(|&i| {
             let t = &self.templates[i];
-            (!in_category(t), std::cmp::Reverse(t.literal_len()))
+            (!t.in_category(category), std::cmp::Reverse(t.literal_len()))
         });
         candidates.into_iter().find_map(|i| {
             match_segs(&self.templates[i], message).map(|f| recognized(&self.templates[i], f))
         })
     }
+
+    /// What [`Catalog::recognize`] makes of `message`, knowing that
+    /// template `t` matches it (an `event` test found that out), or `None`
+    /// when only `recognize` can tell.
+    ///
+    /// `recognize` takes the first matching template of the event's
+    /// category, most literal text first. When `t` is of the category, only
+    /// templates of the category with at least as much literal text can
+    /// come first, and of those only the ones that can match a message of
+    /// `t` at all ([`Catalog::rivals`], usually none): when none of them
+    /// matches, `t` is the answer, found without searching the message for
+    /// every template's key. The drops' ids are recognised this way (34,483
+    /// server connection drops in a GiB of ILogger text).
+    pub fn recognize_matched(
+        &self,
+        t: usize,
+        category: Option<&str>,
+        message: &str,
+    ) -> Option<Recognized> {
+        let template = &self.templates[t];
+        if !template.in_category(category) {
+            return None;
+        }
+        let message = message.trim_end();
+        let outranked = self.rivals(t).iter().any(|&u| {
+            let u = &self.templates[u as usize];
+            u.in_category(category) && u.matches(message)
+        });
+        if outranked {
+            return None;
+        }
+        match_segs(template, message).map(|f| recognized(template, f))
+    }
+
+    /// The templates other than `t` with at least its literal text that
+    /// may match a message `t` matches: those whose first and last
+    /// literals do not rule it out ([`may_share_messages`]).
+    fn rivals(&self, t: usize) -> &[u32] {
+        self.rivals[t].get_or_init(|| {
+            let template = &self.templates[t];
+            (0..self.templates.len())
+                .filter(|&u| {
+                    let other = &self.templates[u];
+                    u != t
+                        && other.literal_len() >= template.literal_len()
+                        && may_share_messages(template, other)
+                })
+                .map(|u| u as u32)
+                .collect()
+        })
+    }
 }
 
 impl Template {
+    /// Whether an event of `category` may be this template's: its category
+    /// starts with one of the template's.
+    fn in_category(&self, category: Option<&str>) -> bool {
+        category.is_some_and(|c| self.categories.iter().any(|tc| c.starts_with(tc.as_str())))
+    }
+
     /// The literal every message of this template starts with, when the
     /// template starts with one (not with a placeholder).
     pub fn first_literal(&self) -> Option<&str> {
@@ -478,6 +537,33 @@ fn recognized(t: &Template, mut fields: Vec<(String, String)>) -> Recognized {
         event: t.event.clone(),
         fields,
     }
+}
+
+/// False when no message can be both `a`'s and `b`'s: both start with
+/// literals and neither literal begins the other, or both end with
+/// literals and neither ends the other.
+fn may_share_messages(a: &Template, b: &Template) -> bool {
+    fn first(t: &Template) -> Option<&str> {
+        match t.segs.first() {
+            Some(Seg::Lit(l)) => Some(l),
+            _ => None,
+        }
+    }
+    fn last(t: &Template) -> Option<&str> {
+        match t.segs.last() {
+            Some(Seg::Lit(l)) => Some(l),
+            _ => None,
+        }
+    }
+    let starts = match (first(a), first(b)) {
+        (Some(x), Some(y)) => x.starts_with(y) || y.starts_with(x),
+        _ => true,
+    };
+    let ends = match (last(a), last(b)) {
+        (Some(x), Some(y)) => x.ends_with(y) || y.ends_with(x),
+        _ => true,
+    };
+    starts && ends
 }
 
 /// The shortest literal shared between templates that the prefilter uses.
@@ -593,6 +679,17 @@ fn match_segs(t: &Template, message: &str) -> Option<Vec<(String, String)>> {
 mod tests {
     use super::*;
 
+    /// The template's text with every placeholder replaced by `value`.
+    fn filled(t: &Template, value: &str) -> String {
+        t.segs
+            .iter()
+            .map(|s| match s {
+                Seg::Lit(l) => l.as_str(),
+                Seg::Hole(_) => value,
+            })
+            .collect()
+    }
+
     /// The quick tests never reject a message the segments accept, and the
     /// walk accepts just what the value-taking match accepts, empty values
     /// included: `event == "X"` agrees with the recognised event, and
@@ -603,14 +700,7 @@ mod tests {
         let mut messages = vec![String::new(), "x".to_string(), "Connection".to_string()];
         for t in &catalog.templates {
             for value in ["v1", ""] {
-                let filled: String = t
-                    .segs
-                    .iter()
-                    .map(|s| match s {
-                        Seg::Lit(l) => l.as_str(),
-                        Seg::Hole(_) => value,
-                    })
-                    .collect();
+                let filled = filled(t, value);
                 let mut half = filled.len() / 2;
                 while !filled.is_char_boundary(half) {
                     half -= 1;
@@ -631,6 +721,42 @@ mod tests {
         }
         // Every template matches at least its own filled-in text.
         assert!(matched >= catalog.templates.len(), "{matched}");
+    }
+
+    /// Knowing a matching template gives what searching all of them gives,
+    /// for every template's messages, every template that matches them and
+    /// events of its category, of none and of another.
+    #[test]
+    fn a_matched_template_recognises_as_the_search_does() {
+        let catalog = Catalog::get();
+        // Per event of the template's own category: told by it alone, or not.
+        let (mut shortcut, mut fallback) = (0, 0);
+        for t in &catalog.templates {
+            for value in ["v1", "", "Connection 7 started."] {
+                let message = filled(t, value);
+                for (u, other) in catalog.templates.iter().enumerate() {
+                    if !other.matches(message.trim_end()) {
+                        continue;
+                    }
+                    let own = other.categories.first().map(String::as_str);
+                    for category in [own, None, Some("Elsewhere.Category")] {
+                        let quick = catalog.recognize_matched(u, category, &message);
+                        if category == own && own.is_some() {
+                            *(if quick.is_some() {
+                                &mut shortcut
+                            } else {
+                                &mut fallback
+                            }) += 1;
+                        }
+                        if quick.is_some() {
+                            let searched = catalog.recognize(category, &message, None);
+                            assert_eq!(quick, searched, "{message:?} as {:?}", other.text);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(shortcut > fallback, "{shortcut} vs {fallback}");
     }
 
     fn rec(cat: Option<&str>, msg: &str) -> Option<Recognized> {

@@ -102,6 +102,9 @@ pub struct EventLookup<'e, 'a> {
     format: &'static str,
     captures: &'e [(String, String)],
     recognized: OnceCell<Option<Recognized>>,
+    /// A template an `event` test found the message to match (see
+    /// [`Catalog::recognize_matched`]).
+    matched: std::cell::Cell<Option<usize>>,
     /// A JSON console record's `{OriginalFormat}` (its `State` is parsed
     /// once, not once per `event` test).
     original: OnceCell<Option<String>>,
@@ -122,6 +125,7 @@ impl<'e, 'a> EventLookup<'e, 'a> {
             format,
             captures,
             recognized: OnceCell::new(),
+            matched: std::cell::Cell::new(None),
             original: OnceCell::new(),
         }
     }
@@ -143,11 +147,16 @@ impl<'e, 'a> EventLookup<'e, 'a> {
     pub fn recognized(&self) -> Option<&Recognized> {
         self.recognized
             .get_or_init(|| {
-                Catalog::get().recognize(
-                    self.event.category.as_deref(),
-                    &self.event.message,
-                    self.original_format(),
-                )
+                let catalog = Catalog::get();
+                let category = self.event.category.as_deref();
+                let original = self.original_format();
+                if original.is_none()
+                    && let Some(t) = self.matched.get()
+                    && let Some(r) = catalog.recognize_matched(t, category, &self.event.message)
+                {
+                    return Some(r);
+                }
+                catalog.recognize(category, &self.event.message, original)
             })
             .as_ref()
     }
@@ -171,9 +180,13 @@ impl Lookup for EventLookup<'_, '_> {
         // literal unless the message starts with it, which is cheaper than
         // recognising the message among all templates.
         let message = self.event.message.trim_end();
-        templates
+        let found = templates
             .iter()
-            .any(|&t| catalog.templates[t].matches(message))
+            .find(|&&t| catalog.templates[t].matches(message));
+        if let Some(&t) = found {
+            self.matched.set(Some(t));
+        }
+        found.is_some()
     }
 
     fn get(&self, name: &str) -> Option<Value<'_>> {

@@ -126,7 +126,7 @@ pub fn shorten(text: &str, max: usize) -> Cow<'_, str> {
 
 /// `1.5s`, `250ms`, `2h3m`: a duration for people. (One allocation and
 /// integer arithmetic only: the drops' ranking writes one for every cause,
-/// and formatting a float with `{:.3}` took a tenth of that ranking.)
+/// and a float's exact `{:.3}` formatting showed in its profile.)
 pub fn format_duration(nanos: i64) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(12);

@@ -222,8 +222,8 @@ impl<'a> CauseIndex<'a> {
 ///
 /// Eight bytes at a time, multiply and rotate (as rustc's FxHash): equal
 /// hashes are told apart by the values where it matters
-/// ([`CauseIndex::shares`]), so speed beats quality here; SipHash took a
-/// tenth of the drops' analysis.
+/// ([`CauseIndex::shares`]), so speed beats quality here: the indexes hash
+/// every cause and drop point, tens of thousands of ids per run.
 fn key(p: &Point, fields: &[usize]) -> Option<u64> {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let add = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);

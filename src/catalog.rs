@@ -100,7 +100,7 @@ impl Quick {
             return first & self.prefix.1 == self.prefix.0 && last & self.suffix.1 == self.suffix.0;
         }
         first_word(m) & self.prefix.1 == self.prefix.0 && {
-            let tail = self.suffix.1.count_ones() as usize / 8;
+            let tail = (64 - self.suffix_shift as usize) / 8;
             first_word(&m[m.len() - tail..]) & self.suffix.1 == self.suffix.0
         }
     }
@@ -360,7 +360,7 @@ impl Catalog {
         let mut candidates: Vec<usize> = Vec::new();
         for m in self.ac.find_overlapping_iter(message) {
             for &t in &self.key_templates[m.pattern().as_usize()] {
-                if self.templates[t].quick.admits(message.as_bytes()) && !candidates.contains(&t) {
+                if self.templates[t].admits(message) && !candidates.contains(&t) {
                     candidates.push(t);
                 }
             }
@@ -439,6 +439,15 @@ impl Template {
     /// template starts with one (not with a placeholder).
     pub fn first_literal(&self) -> Option<&str> {
         match self.segs.first() {
+            Some(Seg::Lit(l)) if !l.is_empty() => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The literal every message of this template ends with, when the
+    /// template ends with one (not with a placeholder).
+    fn last_literal(&self) -> Option<&str> {
+        match self.segs.last() {
             Some(Seg::Lit(l)) if !l.is_empty() => Some(l),
             _ => None,
         }
@@ -543,23 +552,11 @@ fn recognized(t: &Template, mut fields: Vec<(String, String)>) -> Recognized {
 /// literals and neither literal begins the other, or both end with
 /// literals and neither ends the other.
 fn may_share_messages(a: &Template, b: &Template) -> bool {
-    fn first(t: &Template) -> Option<&str> {
-        match t.segs.first() {
-            Some(Seg::Lit(l)) => Some(l),
-            _ => None,
-        }
-    }
-    fn last(t: &Template) -> Option<&str> {
-        match t.segs.last() {
-            Some(Seg::Lit(l)) => Some(l),
-            _ => None,
-        }
-    }
-    let starts = match (first(a), first(b)) {
+    let starts = match (a.first_literal(), b.first_literal()) {
         (Some(x), Some(y)) => x.starts_with(y) || y.starts_with(x),
         _ => true,
     };
-    let ends = match (last(a), last(b)) {
+    let ends = match (a.last_literal(), b.last_literal()) {
         (Some(x), Some(y)) => x.ends_with(y) || y.ends_with(x),
         _ => true,
     };

@@ -287,14 +287,15 @@ pub fn find(engine: &Engine, results: &[InputResult], offsets: &[i128]) -> Vec<D
         .filter_map(|(i, (rule, points))| CauseIndex::new(engine, i, rule, points))
         .collect();
     drops.sort_by_key(|(_, at, _)| (at.nanos().is_none(), at.nanos(), at.input, at.point.line));
-    let field = |p: &Point, name: &str| {
-        engine
-            .point_fields
-            .iter()
-            .position(|f| f == name)
-            .and_then(|i| p.values.get(i).cloned().flatten())
-            .map(String::from)
-    };
+    // Where the ids a drop reports are among the points' values: looked up
+    // once, not per drop.
+    let position = |name: &str| engine.point_fields.iter().position(|f| f == name);
+    let (client, server, clients) = (
+        position("connection"),
+        position("server_connection"),
+        position("ClientCount"),
+    );
+    let field = |p: &Point, at: Option<usize>| Some(p.values.get(at?)?.as_deref()?.to_string());
     // Drops are independent: explained in parallel, collected in order.
     drops
         .into_par_iter()
@@ -317,8 +318,8 @@ pub fn find(engine: &Engine, results: &[InputResult], offsets: &[i128]) -> Vec<D
             });
             candidates.truncate(MAX_CAUSES);
             let connection = match side {
-                Side::Server => field(at.point, "server_connection"),
-                _ => field(at.point, "connection"),
+                Side::Server => field(at.point, server),
+                _ => field(at.point, client),
             };
             Drop {
                 time: at.point.time.map(|t| t.to_string()),
@@ -328,8 +329,8 @@ pub fn find(engine: &Engine, results: &[InputResult], offsets: &[i128]) -> Vec<D
                 line: at.point.line,
                 causes: candidates.iter().map(|c| cause(engine, c)).collect(),
                 rule: rules[rule].id.clone(),
-                server_connection: field(at.point, "server_connection"),
-                clients: field(at.point, "ClientCount")
+                server_connection: field(at.point, server),
+                clients: field(at.point, clients)
                     .and_then(|n| n.parse().ok())
                     .filter(|n| *n > 1),
             }

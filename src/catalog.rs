@@ -106,14 +106,16 @@ impl Quick {
     }
 }
 
-/// A recognised message.
+/// A recognised message: names from the catalog (`'c`), values borrowed
+/// from the message (`'m`). Nothing is copied: every drop's ids are
+/// recognised, and owned texts cost ten allocations a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recognized {
+pub struct Recognized<'c, 'm> {
     /// The event name.
-    pub event: String,
+    pub event: &'c str,
     /// Placeholder values, plus the derived `connection`,
     /// `server_connection` and `hub`.
-    pub fields: Vec<(String, String)>,
+    pub fields: Vec<(&'c str, &'m str)>,
 }
 
 /// The catalog.
@@ -342,12 +344,12 @@ impl Catalog {
 
     /// Recognises a message logged under `category` (if known). An exact
     /// `{OriginalFormat}` (JSON console) is looked up directly.
-    pub fn recognize(
+    pub fn recognize<'m>(
         &self,
         category: Option<&str>,
-        message: &str,
+        message: &'m str,
         original_format: Option<&str>,
-    ) -> Option<Recognized> {
+    ) -> Option<Recognized<'_, 'm>> {
         let message = message.trim_end();
         if let Some(&i) = original_format.and_then(|f| self.by_text.get(f)) {
             let t = &self.templates[i];
@@ -388,12 +390,12 @@ impl Catalog {
     /// matches, `t` is the answer, found without searching the message for
     /// every template's key. The drops' ids are recognised this way (34,483
     /// server connection drops in a GiB of ILogger text).
-    pub fn recognize_matched(
+    pub fn recognize_matched<'m>(
         &self,
         t: usize,
         category: Option<&str>,
-        message: &str,
-    ) -> Option<Recognized> {
+        message: &'m str,
+    ) -> Option<Recognized<'_, 'm>> {
         let template = &self.templates[t];
         if !template.in_category(category) {
             return None;
@@ -526,11 +528,11 @@ impl Template {
     }
 }
 
-fn recognized(t: &Template, mut fields: Vec<(String, String)>) -> Recognized {
-    let find = |names: &[&str], fields: &[(String, String)]| {
+fn recognized<'c, 'm>(t: &'c Template, mut fields: Vec<(&'c str, &'m str)>) -> Recognized<'c, 'm> {
+    let find = |names: &[&str], fields: &[(&'c str, &'m str)]| {
         names
             .iter()
-            .find_map(|n| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
+            .find_map(|n| fields.iter().find(|(k, _)| k == n).map(|&(_, v)| v))
     };
     let derived = [
         ("connection", find(&CLIENT_IDS, &fields)),
@@ -539,11 +541,11 @@ fn recognized(t: &Template, mut fields: Vec<(String, String)>) -> Recognized {
     ];
     for (k, v) in derived {
         if let Some(v) = v {
-            fields.push((k.to_string(), v));
+            fields.push((k, v));
         }
     }
     Recognized {
-        event: t.event.clone(),
+        event: &t.event,
         fields,
     }
 }
@@ -627,12 +629,12 @@ fn segments(text: &str) -> Vec<Seg> {
 /// Matches the whole `message` against a template; returns the hole
 /// values. Uses the template's prebuilt searchers: recognition runs for
 /// every drop and cause a long log holds.
-fn match_segs(t: &Template, message: &str) -> Option<Vec<(String, String)>> {
-    fn go(
-        segs: &[Seg],
+fn match_segs<'c, 'm>(t: &'c Template, message: &'m str) -> Option<Vec<(&'c str, &'m str)>> {
+    fn go<'c, 'm>(
+        segs: &'c [Seg],
         finders: &[Option<memchr::memmem::Finder<'static>>],
-        msg: &str,
-        out: &mut Vec<(String, String)>,
+        msg: &'m str,
+        out: &mut Vec<(&'c str, &'m str)>,
     ) -> bool {
         match segs {
             [] => msg.is_empty(),
@@ -640,14 +642,14 @@ fn match_segs(t: &Template, message: &str) -> Option<Vec<(String, String)>> {
                 .strip_prefix(l.as_str())
                 .is_some_and(|m| go(&segs[1..], &finders[1..], m, out)),
             [Seg::Hole(h)] => {
-                out.push((h.clone(), msg.to_string()));
+                out.push((h, msg));
                 true
             }
             // The final literal ends the message: the hole is the rest
             // (values may contain the literal).
             [Seg::Hole(h), Seg::Lit(l)] => match msg.strip_suffix(l.as_str()) {
                 Some(v) => {
-                    out.push((h.clone(), v.to_string()));
+                    out.push((h, v));
                     true
                 }
                 None => false,
@@ -657,7 +659,7 @@ fn match_segs(t: &Template, message: &str) -> Option<Vec<(String, String)>> {
                 // Try every place the next literal occurs.
                 for at in f.find_iter(msg.as_bytes()) {
                     let mark = out.len();
-                    out.push((h.clone(), msg[..at].to_string()));
+                    out.push((h, &msg[..at]));
                     if go(&segs[2..], &finders[2..], &msg[at + l.len()..], out) {
                         return true;
                     }
@@ -756,15 +758,12 @@ mod tests {
         assert!(shortcut > fallback, "{shortcut} vs {fallback}");
     }
 
-    fn rec(cat: Option<&str>, msg: &str) -> Option<Recognized> {
+    fn rec<'m>(cat: Option<&str>, msg: &'m str) -> Option<Recognized<'static, 'm>> {
         Catalog::get().recognize(cat, msg, None)
     }
 
     fn field<'r>(r: &'r Recognized, k: &str) -> Option<&'r str> {
-        r.fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
+        r.fields.iter().find(|(n, _)| *n == k).map(|&(_, v)| v)
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub struct EventLookup<'e, 'a> {
     input: usize,
     format: &'static str,
     captures: &'e [(String, String)],
-    recognized: OnceCell<Option<Recognized>>,
+    recognized: OnceCell<Option<Recognized<'static, 'e>>>,
     /// A template an `event` test found the message to match (see
     /// [`Catalog::recognize_matched`]).
     matched: std::cell::Cell<Option<usize>>,
@@ -144,7 +144,7 @@ impl<'e, 'a> EventLookup<'e, 'a> {
     }
 
     /// What the catalog makes of the event's message.
-    pub fn recognized(&self) -> Option<&Recognized> {
+    pub fn recognized(&self) -> Option<&Recognized<'static, 'e>> {
         self.recognized
             .get_or_init(|| {
                 let catalog = Catalog::get();
@@ -196,7 +196,7 @@ impl Lookup for EventLookup<'_, '_> {
             "event" => {
                 return self
                     .recognized()
-                    .map(|r| Value::Str(Cow::Borrowed(r.event.as_str())));
+                    .map(|r| Value::Str(Cow::Borrowed(r.event)));
             }
             _ => {}
         }
@@ -211,8 +211,8 @@ impl Lookup for EventLookup<'_, '_> {
             return r
                 .fields
                 .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| Value::Str(Cow::Borrowed(v.as_str())));
+                .find(|(k, _)| *k == name)
+                .map(|&(_, v)| Value::Str(Cow::Borrowed(v)));
         }
         None
     }

@@ -834,16 +834,17 @@ fn occurrence(
         _ => excerpt(anchor),
     };
     let mut all = fields.to_vec();
-    let recognized = lookup
-        .recognized()
-        .map(|r| r.fields.clone())
-        .unwrap_or_default();
-    for (k, v) in anchor.captures().iter().chain(&recognized) {
+    let recognized = lookup.recognized().map_or(&[][..], |r| &r.fields[..]);
+    let captures = anchor
+        .captures()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    for (k, v) in captures.chain(recognized.iter().copied()) {
         if !all
             .iter()
             .any(|(n, _)| n == k || n.ends_with(&format!(".{k}")))
         {
-            all.push((k.clone(), redact(v).into_owned()));
+            all.push((k.to_string(), redact(v).into_owned()));
         }
     }
     // The ids a captured request carries as fields (the timeline and the

@@ -225,11 +225,17 @@ fn scan_chunk<C: Collector>(
 ) -> Scanned<C::Acc> {
     let mut diag = Diagnostics::default();
     let mut acc = collector.start();
-    // Every chunk is validated before it is borrowed as text: simdutf8 does
-    // it at several times std's speed (measured: parse only 505 → 464 ms per
-    // GiB), which matters when it touches every byte.
-    let text = match simdutf8::basic::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
+    // Every chunk is validated before it is borrowed as text. Its plain
+    // ASCII prefix (usually all of it) is found in one pass that also rules
+    // out NUL bytes; the rest is validated by simdutf8, at several times
+    // std's speed (measured: parse only 505 → 464 ms per GiB), and searched
+    // for NULs. One pass instead of two: parse only 348 → 338 ms per GiB.
+    let plain = parse::bytemask::plain_prefix(bytes);
+    let rest = &bytes[plain..];
+    let text = match simdutf8::basic::from_utf8(rest) {
+        // SAFETY: `bytes[..plain]` is ASCII, and ASCII followed by valid
+        // UTF-8 is valid UTF-8.
+        Ok(_) => Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) }),
         Err(_) => {
             for_each_line(bytes, |n, line| {
                 if std::str::from_utf8(line).is_err() {
@@ -239,7 +245,7 @@ fn scan_chunk<C: Collector>(
             String::from_utf8_lossy(bytes)
         }
     };
-    if memchr::memchr(0, bytes).is_some() {
+    if memchr::memchr(0, rest).is_some() {
         for_each_line(bytes, |n, line| {
             if memchr::memchr(0, line).is_some() {
                 diag.nul_lines.add(n);

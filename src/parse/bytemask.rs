@@ -98,6 +98,55 @@ pub(crate) fn either_and_any_below(block: &Block, a: u8, b: u8, limit: u8) -> (u
     )
 }
 
+/// How many leading bytes of `bytes` are plain text: ASCII and not NUL
+/// (1..=0x7F). The answer is a multiple of 256 or the whole length, so it
+/// may stop short of the first other byte by up to 255 bytes.
+///
+/// A chunk of a log used to be read twice before parsing: once to validate
+/// its UTF-8 and once to look for NUL bytes. Log text is nearly always
+/// plain ASCII, which one pass over it shows; only the rest (from the
+/// first 256-byte block that is not plain) needs the two full checks.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn plain_prefix(bytes: &[u8]) -> usize {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_setzero_si128,
+    };
+    const STEP: usize = 256;
+    let mut at = 0;
+    while at + STEP <= bytes.len() {
+        let p = bytes[at..at + STEP].as_ptr().cast::<__m128i>();
+        // SAFETY: SSE2 is part of every x86_64 target, and lane i reads
+        // bytes 16i..16i+16 of the STEP bytes at `at`, which exist.
+        let all = unsafe {
+            let zero = _mm_setzero_si128();
+            // Signed: a byte above zero is one of 1..=0x7F.
+            let mut ok = _mm_cmpgt_epi8(_mm_loadu_si128(p), zero);
+            for i in 1..STEP / 16 {
+                ok = _mm_and_si128(ok, _mm_cmpgt_epi8(_mm_loadu_si128(p.add(i)), zero));
+            }
+            _mm_movemask_epi8(ok) == 0xFFFF
+        };
+        if !all {
+            return at;
+        }
+        at += STEP;
+    }
+    if bytes[at..].iter().all(|&b| (1..0x80).contains(&b)) {
+        bytes.len()
+    } else {
+        at
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn plain_prefix(bytes: &[u8]) -> usize {
+    match bytes.iter().position(|&b| !(1..0x80).contains(&b)) {
+        Some(i) => i / 256 * 256,
+        None => bytes.len(),
+    }
+}
+
 /// Four 16-bit lane masks as one.
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -142,5 +191,25 @@ mod tests {
             }
         }
         assert_eq!(&with_block(b"ab", 0, b'x', |b| *b)[..4], b"abxx");
+    }
+
+    #[test]
+    fn plain_prefix_stops_at_the_block_of_the_first_other_byte() {
+        for len in [0usize, 1, 255, 256, 257, 511, 512, 1000, 1300] {
+            let text = vec![b'a'; len];
+            assert_eq!(plain_prefix(&text), len, "all plain, {len}");
+            for at in [0, 1, 200, 255, 256, 300, 511, 512, 999, 1299] {
+                if at >= len {
+                    continue;
+                }
+                for other in [0u8, 0x80, 0xC3, 0xFF] {
+                    let mut t = text.clone();
+                    t[at] = other;
+                    let got = plain_prefix(&t);
+                    assert_eq!(got, at / 256 * 256, "{other:#x} at {at} of {len}");
+                    assert!(t[..got].iter().all(|&b| (1..0x80).contains(&b)));
+                }
+            }
+        }
     }
 }

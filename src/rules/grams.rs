@@ -22,8 +22,12 @@ const GRAM: usize = 8;
 const FILTER_BITS: u32 = 16;
 /// The filter's words.
 const FILTER_WORDS: usize = 1 << (FILTER_BITS - 6);
-/// The largest stride; a longer one would skip grams of an 8-byte window.
-const MAX_STRIDE: usize = GRAM;
+/// The largest stride. Each needle indexes `stride` grams, so a longer
+/// one fills the filter faster for ever smaller savings. (Nothing needs the
+/// probes to cover every byte: the needle's indexed grams are what one
+/// probe must meet.) With the built-in rules the shortest needle (16
+/// bytes) allows 9: a ninth fewer probes than the former cap of 8.
+const MAX_STRIDE: usize = 2 * GRAM;
 
 /// The shortest needle the search takes: a stride of 2 needs two grams.
 pub(crate) const MIN_LEN: usize = GRAM + 1;
@@ -251,6 +255,10 @@ mod tests {
             t.extend_from_slice(b"abcabcabcabcabcabcabc");
             cases.push(t);
         }
+        // The longest two alone: probes 16 bytes apart.
+        let long = needles[..2].to_vec();
+        let wide = Grams::new(&long, &counts(&sample)).unwrap();
+        assert_eq!(wide.stride, 16);
         for text in &cases {
             for g in [&plain, &shifted] {
                 assert_eq!(
@@ -260,6 +268,7 @@ mod tests {
                     String::from_utf8_lossy(text)
                 );
             }
+            assert_eq!(search(&wide, text), naive(&long, text));
         }
     }
 

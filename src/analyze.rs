@@ -198,6 +198,9 @@ pub struct InputResult {
     pub rules: Vec<RuleOutcome>,
     /// SignalR connections rebuilt from a capture.
     pub connections: Vec<crate::signalr::connections::Connection>,
+    /// The input file's mapping (unmapped when the last clone is dropped;
+    /// see [`input::Mapping`]).
+    pub mapping: Option<Arc<input::Mapping>>,
     /// What a capture is made of, for the capture doctor.
     pub capture: Option<CaptureFacts>,
     /// What the keyed sequence rules kept, for the run across inputs.
@@ -281,8 +284,9 @@ pub fn analyze_one(spec: &InputSpec, opts: &AnalyzeOptions) -> InputResult {
         Content::Bytes(bytes) => analyze_bytes(bytes, spec, opts, &mut result),
         Content::Stream(reader) => analyze_stream(reader, spec, opts, &mut result),
     });
-    if let Err(why) = outcome {
-        result.error = Some(why);
+    match outcome {
+        Ok(((), mapping)) => result.mapping = mapping.map(Arc::new),
+        Err(why) => result.error = Some(why),
     }
     result
 }

@@ -47,8 +47,14 @@ fn scan(args: ScanArgs, timeline: bool) -> Result<u8> {
         .check(&paths)
         .map_err(|e| anyhow!("--tz/--date/--offset: {e}"))?;
     let filter = filter(&args)?;
-    let results = analyze::analyze(&specs, &opts);
+    let mut results = analyze::analyze(&specs, &opts);
     let mut report = Report::build(&results, Some(&engine), args.max_occurrences);
+    // The files are unmapped on a worker while the report is written.
+    let mappings: Vec<_> = results
+        .iter_mut()
+        .filter_map(|r| r.mapping.take())
+        .collect();
+    asrs_logscan::scan::free_later(mappings);
     if timeline {
         let t = report::timeline::build(&report, &filter);
         let text = if args.json {

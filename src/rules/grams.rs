@@ -136,9 +136,14 @@ impl Grams {
         let Some(last) = text.len().checked_sub(GRAM) else {
             return;
         };
+        // Grams are read without a bounds check: the loop's own test keeps
+        // them in the text, and the check was 3 of a probe's 15
+        // instructions (all rules, per 2 MB: 24.65 -> 24.33 M).
+        let ptr = text.as_ptr();
         let mut at = 0;
         while at <= last {
-            let g = gram_at(text, at);
+            // SAFETY: `at <= last`, so `at + GRAM <= text.len()`.
+            let g = u64::from_le(unsafe { ptr.add(at).cast::<u64>().read_unaligned() });
             let h = hash(g);
             if self.filter[h / 64] & (1 << (h % 64)) != 0 {
                 self.check(text, at, g, h, &mut found);

@@ -40,9 +40,6 @@ pub struct InputSummary {
     pub first: Option<Timestamp>,
     /// The latest timestamp.
     pub last: Option<Timestamp>,
-    /// `last`'s sort key, kept beside it: every timed event is compared
-    /// with it, and a key costs a date computation.
-    last_key: (i64, u32),
     /// Recently seen categories and their counts, not yet in `categories`.
     recent: Vec<(String, u64)>,
     /// The slot of `recent` that the next category not in it replaces.
@@ -172,24 +169,24 @@ impl InputSummary {
     }
 
     /// Widens the time range to include `t`. Logs are mostly in order, so
-    /// the common case is one comparison.
+    /// the common case is one comparison — of the wall clocks when `t` has
+    /// the last time's offset (then they order as the instants do), which
+    /// spares working out the instant of every record (a fifth of the
+    /// summary's instructions).
     fn widen(&mut self, t: Timestamp) {
-        let key = t.sort_key();
-        match self.last {
+        let later = match self.last {
             None => {
                 self.first = Some(t);
                 self.last = Some(t);
-                self.last_key = key;
+                return;
             }
-            Some(_) if key >= self.last_key => {
-                self.last = Some(t);
-                self.last_key = key;
-            }
-            Some(_) => {
-                if self.first.is_none_or(|f| key < f.sort_key()) {
-                    self.first = Some(t);
-                }
-            }
+            Some(l) if l.offset_secs == t.offset_secs => t.wall >= l.wall,
+            Some(l) => t.sort_key() >= l.sort_key(),
+        };
+        if later {
+            self.last = Some(t);
+        } else if self.first.is_none_or(|f| t.sort_key() < f.sort_key()) {
+            self.first = Some(t);
         }
     }
 }
@@ -308,6 +305,37 @@ mod tests {
         assert_eq!(total.first.unwrap().to_string(), "09:59:59");
         assert_eq!(total.last.unwrap().to_string(), "10:00:04");
         assert_eq!((total.level(Level::Info), total.timed), (6, 6));
+    }
+
+    /// The range is that of the instants, whatever the order and the
+    /// offsets: wall clocks are compared only between equal offsets.
+    #[test]
+    fn the_range_orders_instants_across_offsets() {
+        let times = [
+            "2024-03-02T10:00:00+01:00", // 09:00 UTC
+            "2024-03-02T09:30:00Z",
+            "2024-03-02T08:59:59.5Z", // the first
+            "2024-03-02T10:00:00.250+01:00",
+            "2024-03-02T12:00:00+03:00", // 09:00 UTC
+            "2024-03-02T11:00:00+01:00", // 10:00 UTC, the last
+            "2024-03-02T09:59:59Z",
+            "2024-03-02T07:00:00-02:00", // 09:00 UTC
+        ];
+        let instant = |t: &str| crate::time::parse(t).unwrap().sort_key();
+        let (min, max) = times.iter().fold((times[0], times[0]), |(lo, hi), &t| {
+            (
+                if instant(t) < instant(lo) { t } else { lo },
+                if instant(t) > instant(hi) { t } else { hi },
+            )
+        });
+        for rotation in 0..times.len() {
+            let mut acc = Summary::default().start();
+            for t in times.iter().cycle().skip(rotation).take(times.len()) {
+                Summary::default().event(&mut acc, &ev("A", t));
+            }
+            assert_eq!(acc.first.unwrap().sort_key(), instant(min), "{rotation}");
+            assert_eq!(acc.last.unwrap().sort_key(), instant(max), "{rotation}");
+        }
     }
 
     #[test]

@@ -499,9 +499,25 @@ fn fraction(b: &[u8]) -> Option<(u32, &[u8])> {
     if digits == 0 {
         return None;
     }
+    // Digits, as counted: no test per digit, and the scale from a table
+    // (`pow` is a loop; together a fifth of a timestamp's instructions).
+    const SCALE: [u32; 10] = [
+        1_000_000_000,
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1_000,
+        100,
+        10,
+        1,
+    ];
     let used = digits.min(9);
-    let nanos = num(&tail[..used])? * 10u32.pow(9 - used as u32);
-    Some((nanos, &tail[digits..]))
+    let value = tail[..used]
+        .iter()
+        .fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
+    Some((value * SCALE[used], &tail[digits..]))
 }
 
 /// `Z`, `+HH:MM`, `+HHMM`, `+HH`, optionally after one space; none at all.

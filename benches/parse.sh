@@ -51,5 +51,9 @@ n = res["rules, no drops"]
 print(f"parse only: {p:.3f} s, {b/p/1e6:.0f} MB/s, {r/p/1e6:.2f} M records/s, {p/wc:.2f}x wc -l")
 print(f"rules, no drops: {n:.3f} s, {n/wc:.2f}x wc -l, {n/rg:.2f}x rg -c")
 print(f"all rules:  {a:.3f} s, {b/a/1e6:.0f} MB/s, {a/wc:.2f}x wc -l, {a/rg:.2f}x rg -c, drops +{(a/n-1)*100:.0f}%")
+# Medians too: one slow run of five (this machine has them) moves a mean.
+med = {x["command"]: x["median"] for x in json.load(open(sys.argv[3]))["results"]}
+print(f"medians: wc -l {med['wc -l']:.3f} s, no drops {med['rules, no drops']/med['wc -l']:.2f}x, "
+      f"all rules {med['all rules']:.3f} s = {med['all rules']/med['wc -l']:.2f}x wc -l")
 PY
 done

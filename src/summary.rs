@@ -196,13 +196,21 @@ impl InputSummary {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FxHasher(u64);
 
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
 impl Hasher for FxHasher {
+    /// Eight bytes at a time, the last ones padded with zeros.
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.add(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+        }
+        if !words.remainder().is_empty() {
+            self.add(crate::parse::bytemask::first_word(words.remainder()));
         }
     }
 

@@ -220,29 +220,23 @@ impl<'a> CauseIndex<'a> {
 /// A hash of a point's values of `fields`; `None` unless it has them all
 /// (and there is at least one).
 ///
-/// Eight bytes at a time, multiply and rotate (as rustc's FxHash): equal
-/// hashes are told apart by the values where it matters
-/// ([`CauseIndex::shares`]), so speed beats quality here: the indexes hash
-/// every cause and drop point, tens of thousands of ids per run.
+/// FxHash (as the summary's categories): equal hashes are told apart by the
+/// values where it matters ([`CauseIndex::shares`]), so speed beats quality
+/// here: the indexes hash every cause and drop point, tens of thousands of
+/// ids per run.
 fn key(p: &Point, fields: &[usize]) -> Option<u64> {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let add = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
+    use std::hash::Hasher;
     if fields.is_empty() {
         return None;
     }
-    let mut h = 0;
+    let mut h = crate::summary::FxHasher::default();
     for &f in fields {
-        let v = p.values.get(f)?.as_deref()?.as_bytes();
-        let mut words = v.chunks_exact(8);
-        for w in &mut words {
-            h = add(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));
-        }
-        let mut last = [0u8; 8];
-        last[..words.remainder().len()].copy_from_slice(words.remainder());
+        let v = p.values.get(f)?.as_deref()?;
+        h.write(v.as_bytes());
         // The length ends each value: ("ab", "c") and ("a", "bc") differ.
-        h = add(add(h, u64::from_le_bytes(last)), v.len() as u64);
+        h.write_usize(v.len());
     }
-    Some(h)
+    Some(h.finish())
 }
 
 /// A candidate cause of one drop.

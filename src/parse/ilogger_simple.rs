@@ -8,7 +8,8 @@
 //! at column 0 before, and unpadded after a bare `\n` on Windows.
 
 use super::text_util::{
-    is_exception_header, is_stack_line, join, offset_in, skip_csi, split_inline_exception,
+    is_exception_header, is_stack_line, join, offset_in, parse_i32, skip_csi,
+    split_inline_exception,
 };
 use super::{Diagnostics, Record, RecordParser, Reject, Start};
 use crate::event::{Event, Level};
@@ -134,25 +135,6 @@ pub(crate) fn header(b: &[u8]) -> Option<Start> {
         event_id: parse_i32(id)?,
         marks,
     })
-}
-
-/// A decimal `i32` with an optional minus sign.
-fn parse_i32(b: &[u8]) -> Option<i32> {
-    let (neg, digits) = match b {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, b),
-    };
-    if digits.is_empty() || digits.len() > 10 {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + i64::from(c - b'0');
-    }
-    i32::try_from(if neg { -v } else { v }).ok()
 }
 
 impl RecordParser for IloggerSimple {

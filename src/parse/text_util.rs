@@ -1,7 +1,26 @@
 //! Small text helpers the line-based parsers share: line endings, blank
-//! lines, ANSI colour codes, and telling a .NET exception from a message.
+//! lines, ANSI colour codes, event ids, and telling a .NET exception from a
+//! message.
 
 use std::borrow::Cow;
+
+/// A decimal `i32` with an optional minus sign, as `str::parse` reads one
+/// (no `+`): an event id, read from the bytes as they come (a UTF-8 check
+/// and a second pass over the digits cost more than the number).
+pub(crate) fn parse_i32(b: &[u8]) -> Option<i32> {
+    let (neg, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let v = digits.iter().try_fold(0i64, |v, &c| {
+        let v = v * 10 + i64::from(c.is_ascii_digit().then(|| c - b'0')?);
+        (v <= i64::from(i32::MAX) + 1).then_some(v)
+    })?;
+    i32::try_from(if neg { -v } else { v }).ok()
+}
 
 /// The line without a trailing `\r` (CRLF and mixed endings).
 pub(crate) fn strip_cr(line: &[u8]) -> &[u8] {
@@ -122,9 +141,44 @@ pub(crate) fn split_inline_exception(text: &str) -> (&str, Option<&str>) {
     (text, None)
 }
 
+/// Event id texts for the parsers' tests: limits, leading zeros, stray
+/// bytes.
+#[cfg(test)]
+pub(crate) const ID_TEXTS: [&str; 19] = [
+    "",
+    "-",
+    "0",
+    "7",
+    "007",
+    "-1",
+    "-0",
+    "2147483647",
+    "-2147483648",
+    "2147483648",
+    "-2147483649",
+    "00000000000007",
+    "-00000000002147483648",
+    "99999999999999999999",
+    "1a",
+    "a1",
+    "--1",
+    " 1",
+    "1 ",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Event ids are read as `str::parse` reads an `i32` (without `+`):
+    /// limits, leading zeros, stray bytes.
+    #[test]
+    fn parse_i32_reads_as_str_parse() {
+        for id in ID_TEXTS.iter().chain(&["+1"]) {
+            let want = id.parse::<i32>().ok().filter(|_| !id.starts_with('+'));
+            assert_eq!(parse_i32(id.as_bytes()), want, "{id:?}");
+        }
+    }
 
     #[test]
     fn exception_headers() {

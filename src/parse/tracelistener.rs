@@ -57,15 +57,7 @@ fn header(b: &[u8]) -> Option<(usize, Level, i32, usize)> {
         if n == 0 || b.get(i + n..i + n + 3) != Some(b" : ") {
             continue;
         }
-        // Digits read as they come (`str::parse` checked them again).
-        let id = b[i..i + n]
-            .iter()
-            .try_fold(0i64, |v, &c| {
-                let v = v * 10 + i64::from(c - b'0');
-                (v <= i64::from(i32::MAX) + 1).then_some(v)
-            })
-            .map(|v| if i > digits_start { -v } else { v })
-            .and_then(|v| i32::try_from(v).ok())?;
+        let id = super::text_util::parse_i32(&b[digits_start..i + n])?;
         return Some((space, level, id, i + n + 3));
     }
     None
@@ -220,18 +212,7 @@ mod tests {
     /// Event ids are read as `str::parse` reads an `i32`, limits included.
     #[test]
     fn event_ids_read_as_i32() {
-        for id in [
-            "0",
-            "7",
-            "007",
-            "-1",
-            "-0",
-            "2147483647",
-            "-2147483648",
-            "2147483648",
-            "-2147483649",
-            "99999999999999999999",
-        ] {
+        for id in super::super::text_util::ID_TEXTS {
             let line = format!("Microsoft.Azure.SignalR Error: {id} : [A.B]x");
             let got = header(line.as_bytes()).map(|h| h.2);
             assert_eq!(got, id.parse::<i32>().ok(), "{id}");

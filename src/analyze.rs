@@ -203,8 +203,14 @@ pub struct InputResult {
     pub mapping: Option<Arc<input::Mapping>>,
     /// What a capture is made of, for the capture doctor.
     pub capture: Option<CaptureFacts>,
-    /// What the keyed sequence rules kept, for the run across inputs.
-    pub sequences: Option<Kept>,
+    /// What the rules kept during the scan: the keyed sequence rules'
+    /// hits are read again by the run across inputs; the rest is only
+    /// freed with the result. (Freed on a worker as soon as the forms had
+    /// run, its hundreds of thousands of blocks left the allocator's free
+    /// lists fragmented just when the drops' ranking allocated: all rules
+    /// on 1 GiB of ILogger text spent ~10 ms more on the ranking and ~8 ms
+    /// more on the JSON, which the worker's freeing slowed.)
+    pub kept: Option<Kept>,
     /// How this input's clock lines up with the others (set by
     /// [`analyze`]; `None`: its times are compared as given).
     pub aligned: Option<crate::correlate::clocks::Clock>,
@@ -510,17 +516,7 @@ fn finish(
     if !engine.is_empty() {
         result.rules = forms::correlate(engine, opts.input, format.name(), &mut kept, summary.last);
     }
-    if opts.several_inputs && summary.timed > 0 {
-        // Only the keyed sequence rules' hits are needed later.
-        for (p, h) in kept.preds.iter_mut().enumerate() {
-            if !engine.joins_across(engine.preds[p].rule) {
-                *h = Default::default();
-            }
-        }
-        result.sequences = Some(kept);
-    } else {
-        scan::free_later(kept);
-    }
+    result.kept = Some(kept);
     result.summary = summary;
 }
 
@@ -535,7 +531,7 @@ fn across(engine: &Engine, results: &mut [InputResult]) {
             .iter()
             .enumerate()
             .filter_map(|(i, r)| {
-                let kept = r.sequences.as_ref()?;
+                let kept = r.kept.as_ref().filter(|_| r.summary.timed > 0)?;
                 let has_hits = engine
                     .preds
                     .iter()
@@ -570,9 +566,6 @@ fn across(engine: &Engine, results: &mut [InputResult]) {
             outcome.occurrences = mine;
             outcome.occurrences.truncate(engine.max_occurrences);
         }
-    }
-    for r in results.iter_mut() {
-        r.sequences = None;
     }
 }
 

@@ -128,22 +128,29 @@ pub fn shorten(text: &str, max: usize) -> Cow<'_, str> {
 /// integer arithmetic only: the drops' ranking writes one for every cause,
 /// and a float's exact `{:.3}` formatting showed in its profile.)
 pub fn format_duration(nanos: i64) -> String {
-    use std::fmt::Write;
     let mut out = String::with_capacity(12);
+    push_duration(&mut out, nanos);
+    out
+}
+
+/// [`format_duration`] appended to `out` (the drops' texts are written in
+/// place, without a string per duration).
+pub fn push_duration(out: &mut String, nanos: i64) {
+    use std::fmt::Write;
     if nanos < 0 {
         out.push('-');
     }
     let n = nanos.unsigned_abs();
     if n < 1_000_000_000 {
         // Milliseconds to three decimals: microseconds, rounded.
-        push_thousandths(&mut out, (n + 500) / 1000);
+        push_thousandths(out, (n + 500) / 1000);
         out.push_str("ms");
-        return out;
+        return;
     }
     if n < 60_000_000_000 {
-        push_thousandths(&mut out, (n + 500_000) / 1_000_000);
+        push_thousandths(out, (n + 500_000) / 1_000_000);
         out.push('s');
-        return out;
+        return;
     }
     let total = (n + 500_000_000) / 1_000_000_000;
     let (h, m, sec) = (total / 3600, (total % 3600) / 60, total % 60);
@@ -151,7 +158,6 @@ pub fn format_duration(nanos: i64) -> String {
         (0, m, s) => write!(out, "{m}m{s:02}s"),
         (h, m, _) => write!(out, "{h}h{m:02}m"),
     };
-    out
 }
 
 /// Appends `thousandths / 1000` with at most three decimals, trailing

@@ -13,7 +13,7 @@
 //! above farther, and the rule's `weight` breaks ties.
 
 use crate::analyze::InputResult;
-use crate::event::format_duration;
+use crate::event::push_duration;
 use crate::rules::engine::{Engine, Point};
 use crate::rules::{Rule, Side};
 use rayon::prelude::*;
@@ -289,21 +289,24 @@ pub fn find(engine: &Engine, results: &[InputResult], offsets: &[i128]) -> Vec<D
         position("server_connection"),
         position("ClientCount"),
     );
-    let field = |p: &Point, at: Option<usize>| Some(p.values.get(at?)?.as_deref()?.to_string());
+    let field = |p: &Point, at: Option<usize>| value(p, at).map(str::to_string);
     // Drops are independent: explained in parallel, collected in order.
+    // Each worker reuses one list of candidates.
     drops
         .into_par_iter()
-        .map(|(rule, at, side)| {
-            let mut candidates: Vec<Candidate<'_>> = indexes
-                .iter()
-                .filter(|x| {
-                    x.rule
-                        .explains
-                        .as_ref()
-                        .is_some_and(|e| e.drops.contains(&side))
-                })
-                .filter_map(|x| best(x, rule, at))
-                .collect();
+        .map_init(Vec::new, |candidates, (rule, at, side)| {
+            candidates.clear();
+            candidates.extend(
+                indexes
+                    .iter()
+                    .filter(|x| {
+                        x.rule
+                            .explains
+                            .as_ref()
+                            .is_some_and(|e| e.drops.contains(&side))
+                    })
+                    .filter_map(|x| best(x, rule, at)),
+            );
             candidates.sort_by(|a, b| {
                 b.same
                     .cmp(&a.same)
@@ -324,12 +327,17 @@ pub fn find(engine: &Engine, results: &[InputResult], offsets: &[i128]) -> Vec<D
                 causes: candidates.iter().map(|c| cause(engine, c)).collect(),
                 rule: rules[rule].id.clone(),
                 server_connection: field(at.point, server),
-                clients: field(at.point, clients)
+                clients: value(at.point, clients)
                     .and_then(|n| n.parse().ok())
                     .filter(|n| *n > 1),
             }
         })
         .collect()
+}
+
+/// A point's value of the point field at `at`, if it has one.
+fn value(p: &Point, at: Option<usize>) -> Option<&str> {
+    p.values.get(at?)?.as_deref()
 }
 
 fn weight(c: &Candidate<'_>) -> f64 {
@@ -448,10 +456,12 @@ fn cause(engine: &Engine, c: &Candidate<'_>) -> Cause {
         match c.distance {
             0 => why.push_str("at the same moment"),
             d if d < 0 => {
-                let _ = write!(why, "{} before the drop", format_duration(-d as i64));
+                push_duration(&mut why, -d as i64);
+                why.push_str(" before the drop");
             }
             d => {
-                let _ = write!(why, "{} after the drop", format_duration(d as i64));
+                push_duration(&mut why, d as i64);
+                why.push_str(" after the drop");
             }
         }
     }

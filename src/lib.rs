@@ -13,6 +13,7 @@ pub mod analyze;
 pub mod catalog;
 pub mod correlate;
 pub mod event;
+pub mod fxhash;
 pub mod input;
 pub mod parse;
 pub mod redact;

@@ -5,10 +5,11 @@
 //! (logs cycle through a handful) and hashed only when those overflow.
 
 use crate::event::{Event, Level};
+use crate::fxhash::FxHasher;
 use crate::scan::Collector;
 use crate::time::Timestamp;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 /// How many categories are counted without hashing.
 const RECENT: usize = 8;
@@ -188,34 +189,6 @@ impl InputSummary {
         } else if self.first.is_none_or(|f| t.sort_key() < f.sort_key()) {
             self.first = Some(t);
         }
-    }
-}
-
-/// The Fx hash (rustc's): much faster than SipHash on short keys such as
-/// category names, which come from the user's own log, not an attacker.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct FxHasher(u64);
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for FxHasher {
-    /// Eight bytes at a time, the last ones padded with zeros.
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            self.add(u64::from_le_bytes(w.try_into().expect("8 bytes")));
-        }
-        if !words.remainder().is_empty() {
-            self.add(crate::parse::bytemask::first_word(words.remainder()));
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

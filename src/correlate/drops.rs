@@ -229,7 +229,7 @@ fn key(p: &Point, fields: &[usize]) -> Option<u64> {
     if fields.is_empty() {
         return None;
     }
-    let mut h = crate::summary::FxHasher::default();
+    let mut h = crate::fxhash::FxHasher::default();
     for &f in fields {
         let v = p.values.get(f)?.as_deref()?;
         h.write(v.as_bytes());

@@ -309,9 +309,10 @@ pub fn parse(text: &str) -> Option<Timestamp> {
 /// On the generated ILogger sample, timestamps took 1.53 M instead of
 /// 2.31 M instructions per 2 MB (cachegrind), and all rules on 1 GiB of it
 /// 485 instead of 524 ms of analysis (medians of ten alternating runs):
-/// the same-second memo below copied and compared more, and its chrono
-/// calls were long dependency chains. That memo stays for what this one
-/// misses (fractions whose length varies).
+/// the memo of the last second it replaced copied and compared more, and
+/// its chrono calls were long dependency chains. (That memo, kept for
+/// fractions whose length varies, only cost instructions once this one
+/// was there: parse only, −0.2% to −0.4% per 2 MB without it.)
 ///
 /// Sound because [`parse_whole`] reads the fraction's digits only as the
 /// fraction (1–9 digits after the one `.` or `,`): two texts that differ
@@ -487,9 +488,6 @@ fn parse_whole(text: &[u8]) -> Option<Timestamp> {
         b = inner.trim_ascii();
     }
     if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
-        if let Some(t) = parse_same_second(b) {
-            return t;
-        }
         return parse_after_date(cached_date(&b[..10])?, &b[10..]);
     }
     if b.len() >= 10 && (b[1] == b'/' || b[2] == b'/') {
@@ -505,73 +503,6 @@ fn parse_whole(text: &[u8]) -> Option<Timestamp> {
         offset_secs: None,
         has_date: false,
     })
-}
-
-/// The ISO timestamp `b` when its first 19 bytes (`yyyy-MM-ddTHH:mm:ss`)
-/// are those of the last one that this thread read whole: only the
-/// fraction and the offset are read (busy logs write many records a
-/// second; the whole parse took 17–20 ns, and this shortcut 9% off the
-/// parse of 1 GiB of ILogger text). `None` when `b` is not such a
-/// timestamp, so the caller reads it whole (and it is remembered).
-fn parse_same_second(b: &[u8]) -> Option<Option<Timestamp>> {
-    thread_local! {
-        static LAST: std::cell::Cell<Option<([u8; 19], NaiveDateTime)>> =
-            const { std::cell::Cell::new(None) };
-    }
-    let key: [u8; 19] = b.get(..19)?.try_into().ok()?;
-    if !matches!(key[10], b'T' | b' ' | b't') || key[13] != b':' || key[16] != b':' {
-        return None;
-    }
-    if let Some((k, second)) = LAST.get()
-        && k == key
-    {
-        return Some(after_seconds(second, &b[19..]));
-    }
-    let t = parse_after_date(cached_date(&b[..10])?, &b[10..]);
-    if let Some(t) = t {
-        LAST.set(Some((key, t.wall.with_nanosecond(0)?)));
-    }
-    Some(t)
-}
-
-/// The timestamp `second` plus the fraction and offset that `rest` holds
-/// (and nothing else), as [`parse_time`] and [`with_offset`] read them.
-/// Not `with_offset` itself: splitting `second` into a date and a time for
-/// it to join again made the ILogger parse 5% slower.
-fn after_seconds(second: NaiveDateTime, rest: &[u8]) -> Option<Timestamp> {
-    let (nanos, rest) = fraction(rest)?;
-    let offset = same_offset(rest)?;
-    Some(Timestamp {
-        wall: second.with_nanosecond(nanos)?,
-        offset_secs: offset,
-        has_date: true,
-    })
-}
-
-/// The offset that `rest` (all after the fraction) holds and nothing
-/// else, as [`parse_offset`] reads it. The text of the last one read on
-/// this thread (up to 8 bytes: `+hh:mm`, `Z`, nothing) is remembered with
-/// its value: a log writes one offset on every line.
-fn same_offset(rest: &[u8]) -> Option<Option<i32>> {
-    thread_local! {
-        static LAST: std::cell::Cell<Option<(u64, usize, Option<i32>)>> =
-            const { std::cell::Cell::new(None) };
-    }
-    let word = (rest.len() <= 8).then(|| crate::parse::bytemask::first_word(rest));
-    if let (Some(w), Some((text, len, offset))) = (word, LAST.get())
-        && w == text
-        && rest.len() == len
-    {
-        return Some(offset);
-    }
-    let (offset, after) = parse_offset(rest)?;
-    if !skip_spaces(after).is_empty() {
-        return None;
-    }
-    if let Some(w) = word {
-        LAST.set(Some((w, rest.len(), offset)));
-    }
-    Some(offset)
 }
 
 /// `yyyy-MM-dd` as a date. Consecutive records almost always share their
@@ -762,10 +693,10 @@ fn num(b: &[u8]) -> Option<u32> {
 mod tests {
     use super::*;
 
-    /// Reading only the fraction and offset after a remembered second
-    /// gives what the whole parse gives, whatever was read before.
+    /// Whatever was read before (seconds, fractions and offsets of every
+    /// kind), a timestamp parses as the whole parse reads it.
     #[test]
-    fn same_second_shortcut_matches_the_whole_parse() {
+    fn what_was_read_before_changes_nothing() {
         let whole = |s: &str| -> Option<Timestamp> {
             let b = s.as_bytes().trim_ascii();
             parse_after_date(cached_date(b.get(..10)?)?, &b[10..])

@@ -124,17 +124,16 @@ pub fn shorten(text: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{}…", &text[..end]))
 }
 
-/// `1.5s`, `250ms`, `2h3m`: a duration for people. (One allocation and
-/// integer arithmetic only: the drops' ranking writes one for every cause,
-/// and a float's exact `{:.3}` formatting showed in its profile.)
+/// `1.5s`, `250ms`, `2h3m`: a duration for people.
 pub fn format_duration(nanos: i64) -> String {
     let mut out = String::with_capacity(12);
     push_duration(&mut out, nanos);
     out
 }
 
-/// [`format_duration`] appended to `out` (the drops' texts are written in
-/// place, without a string per duration).
+/// [`format_duration`] appended to `out`. Integer arithmetic only, and no
+/// string of its own: the drops' ranking writes one into every cause's
+/// text, and a float's exact `{:.3}` formatting showed in its profile.
 pub fn push_duration(out: &mut String, nanos: i64) {
     use std::fmt::Write;
     if nanos < 0 {

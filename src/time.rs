@@ -372,16 +372,14 @@ impl Shape {
         let digits = match (marks.next(), marks.next()) {
             (None, _) => (0, 0),
             (Some((at, _)), None) => {
-                let n = b[at + 1..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_digit())
-                    .count();
-                let (start, end) = (at + 1, at + 1 + n);
-                if !(1..=9).contains(&n) || fraction(&b[at..])? != (t.wall.nanosecond(), &b[end..])
-                {
+                // The fraction as the whole parse reads it: 1–9 digits of
+                // the value the parse found.
+                let (nanos, rest) = fraction(&b[at..])?;
+                let n = b.len() - rest.len() - (at + 1);
+                if n > 9 || nanos != t.wall.nanosecond() {
                     return None;
                 }
-                (start, n)
+                (at + 1, n)
             }
             _ => return None,
         };
@@ -438,15 +436,7 @@ impl Shape {
         let value = if n <= 8 && start + n >= 8 {
             eight_digits(b, start + n, n)?
         } else {
-            let mut value = 0u32;
-            for &c in &b[start..start + n] {
-                let d = c.wrapping_sub(b'0');
-                if d > 9 {
-                    return None;
-                }
-                value = value * 10 + u32::from(d);
-            }
-            value
+            num(&b[start..start + n])?
         };
         Some(Timestamp {
             wall: self.whole.wall.with_nanosecond(value * SCALE[n])?,

@@ -999,16 +999,42 @@ mod tests {
         }
     }
 
-    /// The hits are in time order (what the merge needs).
-    fn in_time_order(h: &PredHits) -> bool {
-        h.hits
-            .is_sorted_by_key(|x| (x.time().map(|t| t.nanos()), x.line()))
+    /// How many rounds of a test gave the hits in time order (merged) and
+    /// how many not (sorted): both ways must be tried.
+    #[derive(Default)]
+    struct Ways {
+        merged: u32,
+        sorted: u32,
+    }
+
+    impl Ways {
+        fn count(&mut self, lists: &[PredHits]) {
+            let in_time_order = |h: &PredHits| {
+                h.hits
+                    .is_sorted_by_key(|x| (x.time().map(|t| t.nanos()), x.line()))
+            };
+            if lists.iter().all(in_time_order) {
+                self.merged += 1;
+            } else {
+                self.sorted += 1;
+            }
+        }
+
+        /// Each way was taken more than `n` times.
+        fn assert_both_over(&self, n: u32) {
+            assert!(
+                self.merged > n && self.sorted > n,
+                "both ways tried: {} merged, {} sorted",
+                self.merged,
+                self.sorted
+            );
+        }
     }
 
     #[test]
     fn ordering_is_a_stable_sort_by_time_line_and_step() {
         let mut next = numbers(11);
-        let (mut merged, mut sorted) = (0, 0);
+        let mut ways = Ways::default();
         for round in 0..300 {
             // Three steps' hits; lines shared between lists now and then
             // (one event, several steps), times sometimes going back.
@@ -1066,16 +1092,9 @@ mod tests {
                 })
                 .collect();
             assert_eq!(got, want, "round {round}");
-            if lists.iter().all(in_time_order) {
-                merged += 1;
-            } else {
-                sorted += 1;
-            }
+            ways.count(&lists);
         }
-        assert!(
-            merged > 50 && sorted > 50,
-            "both ways tried: {merged} merged, {sorted} sorted"
-        );
+        ways.assert_both_over(50);
     }
 
     #[test]
@@ -1126,7 +1145,7 @@ mod tests {
         let at = |sec: u32| crate::time::parse(&format!("10:{:02}:{:02}", sec / 60, sec % 60));
         let mut next = numbers(7);
         let bucket = 60_000_000_000; // one minute
-        let (mut merged, mut sorted) = (0, 0);
+        let mut ways = Ways::default();
         for round in 0..200 {
             let lists: Vec<PredHits> = (0..2)
                 .map(|_| {
@@ -1184,15 +1203,8 @@ mod tests {
             assert_eq!(g.values, want, "round {round}");
             let got: Vec<Option<u64>> = g.anchors.iter().map(|a| a.map(Hit::line)).collect();
             assert_eq!(got, anchors, "round {round}");
-            if lists.iter().all(in_time_order) {
-                merged += 1;
-            } else {
-                sorted += 1;
-            }
+            ways.count(&lists);
         }
-        assert!(
-            merged > 30 && sorted > 30,
-            "{merged} merged, {sorted} sorted"
-        );
+        ways.assert_both_over(30);
     }
 }
